@@ -1,0 +1,1 @@
+"""BIDS side: pybids input discovery, derivative naming, dataset_description."""

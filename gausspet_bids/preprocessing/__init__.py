@@ -1,0 +1,1 @@
+"""Participant-level preprocessing: Nipype workflows over ANTs, brain extraction, model grid."""

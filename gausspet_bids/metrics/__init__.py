@@ -1,0 +1,1 @@
+"""Scoring: image metrics, territory tables, hypometabolic regions, group statistics."""

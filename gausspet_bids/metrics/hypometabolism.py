@@ -1,0 +1,177 @@
+"""Hypometabolic region of a PET image.
+
+Method (docs/metrics.md): each voxel is compared with its contralateral homologue. The
+homologue is found by a mirror transform fitted to the territory map itself -- the improper
+rotation + translation (Kabsch with determinant -1) that maps the centroid of every left atlas
+label onto the centroid of its right partner -- so no template registration or midline
+assumption is needed and it works in any space the dseg is in. A brain voxel is hypometabolic
+when its SUVR is below ``(1 - threshold)`` times the mirrored SUVR and the mirrored (healthy
+side) SUVR is at least ``min_reference_suvr`` (excludes CSF against CSF). Connected clusters
+(26-connectivity) smaller than ``min_cluster_ml`` are dropped.
+
+Normative comparison: at group level each territory's mean SUVR is z-scored against the
+control participants (:func:`normative_z`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from gausspet_bids.metrics.territories import territory_map
+
+DEFAULT_THRESHOLD = 0.15
+DEFAULT_MIN_CLUSTER_ML = 0.5
+DEFAULT_MIN_REFERENCE_SUVR = 0.35
+DEFAULT_Z_THRESHOLD = -2.0
+
+
+def label_centroids(dseg: np.ndarray, affine: np.ndarray) -> dict[int, np.ndarray]:
+    """World-space centroid (mm) of every non-zero label."""
+    labels = np.unique(dseg[dseg > 0]).astype(int)
+    centres = ndimage.center_of_mass(np.ones(dseg.shape), dseg, labels)
+    vox = np.c_[np.asarray(centres, dtype=float), np.ones(len(labels))]
+    world = (affine @ vox.T).T[:, :3]
+    return {int(lab): world[i] for i, lab in enumerate(labels)}
+
+
+def mirror_transform(dseg: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """4x4 world transform (det -1) mapping left atlas labels onto their right homologues.
+
+    Least squares over label-pair centroids (odd label k, even label k + 1), Kabsch algorithm
+    with the determinant forced to -1. Needs at least 4 label pairs present.
+    """
+    cents = label_centroids(np.asarray(dseg).astype(np.int64), affine)
+    pairs = [(k, k + 1) for k in cents if k % 2 == 1 and (k + 1) in cents]
+    if len(pairs) < 4:
+        raise ValueError(f"territory map has only {len(pairs)} left/right label pairs; need 4")
+    left = np.array([cents[a] for a, _ in pairs])
+    right = np.array([cents[b] for _, b in pairs])
+    lc, rc = left.mean(0), right.mean(0)
+    u, _, vt = np.linalg.svd((left - lc).T @ (right - rc))
+    d = -np.sign(np.linalg.det(vt.T @ u.T)) or -1.0
+    rot = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    out = np.eye(4)
+    out[:3, :3] = rot
+    out[:3, 3] = rc - rot @ lc
+    return out
+
+
+def mirror_image(data: np.ndarray, affine: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """Value at each voxel's mirrored position (linear interpolation, 0 outside)."""
+    vox_map = np.linalg.inv(affine) @ transform @ affine
+    return ndimage.affine_transform(
+        np.asarray(data, dtype=np.float64), vox_map[:3, :3], vox_map[:3, 3], order=1, cval=0.0
+    )
+
+
+def remove_small_clusters(mask: np.ndarray, min_voxels: int) -> np.ndarray:
+    """Drop 26-connected clusters with fewer than ``min_voxels`` voxels."""
+    labelled, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    if n == 0:
+        return mask.astype(bool)
+    sizes = np.bincount(labelled.ravel())
+    keep = sizes >= min_voxels
+    keep[0] = False
+    return keep[labelled]
+
+
+def hypometabolic_mask(
+    pet: np.ndarray,
+    brain_mask: np.ndarray,
+    dseg: np.ndarray,
+    affine: np.ndarray,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_cluster_ml: float = DEFAULT_MIN_CLUSTER_ML,
+    min_reference_suvr: float = DEFAULT_MIN_REFERENCE_SUVR,
+) -> np.ndarray:
+    """Voxels at least ``threshold`` (fraction) below their contralateral homologue."""
+    pet = np.nan_to_num(np.asarray(pet, dtype=np.float64))
+    brain = np.asarray(brain_mask) > 0
+    transform = mirror_transform(dseg, affine)
+    mirrored = mirror_image(pet, affine, transform)
+    mirrored_brain = mirror_image(brain.astype(float), affine, transform) > 0.5
+    candidate = (
+        brain
+        & mirrored_brain
+        & (mirrored >= min_reference_suvr)
+        & (pet < (1.0 - threshold) * mirrored)
+    )
+    voxel_ml = abs(np.linalg.det(affine[:3, :3])) / 1000.0
+    return remove_small_clusters(candidate, int(np.ceil(min_cluster_ml / voxel_ml)))
+
+
+def region_volumes(mask: np.ndarray, dseg: np.ndarray, voxel_ml: float) -> dict[str, float]:
+    """Volume (ml) of ``mask`` in total and per territory-hemisphere (``MCA_left`` ...)."""
+    region_img, regions = territory_map(dseg)
+    counts = np.bincount(region_img[np.asarray(mask, bool)].ravel(), minlength=len(regions) + 1)
+    out = {"total": float(np.count_nonzero(mask) * voxel_ml)}
+    for k, (terr, hemi) in enumerate(regions, start=1):
+        out[f"{terr}_{hemi}"] = float(counts[k] * voxel_ml)
+    return out
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice coefficient; 1.0 when both masks are empty."""
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    total = a.sum() + b.sum()
+    return 1.0 if total == 0 else float(2.0 * np.logical_and(a, b).sum() / total)
+
+
+def normative_z(values: pd.DataFrame, is_control: pd.Series) -> pd.DataFrame:
+    """z-score every column against the control rows (mean, SD with ddof 1).
+
+    Columns with fewer than 3 controls or zero SD come out NaN.
+    """
+    controls = values[is_control.to_numpy(bool)]
+    mean, sd = controls.mean(), controls.std(ddof=1)
+    sd = sd.where((controls.count() >= 3) & (sd > 0))
+    return (values - mean) / sd
+
+
+def write_hypometabolism(
+    pet_file: str | Path,
+    brain_mask_file: str | Path,
+    dseg_file: str | Path,
+    out_mask: str | Path,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_cluster_ml: float = DEFAULT_MIN_CLUSTER_ML,
+    min_reference_suvr: float = DEFAULT_MIN_REFERENCE_SUVR,
+) -> tuple[Path, dict[str, float]]:
+    """Write the hypometabolic mask (uint8 NIfTI + JSON sidecar); return it and its volumes."""
+    import nibabel as nib
+
+    from gausspet_bids.bids.atomic import save_nifti, write_json
+
+    pet_img = nib.load(str(pet_file))
+    dseg_img = nib.load(str(dseg_file))
+    mask_img = nib.load(str(brain_mask_file))
+    for path, img in ((brain_mask_file, mask_img), (dseg_file, dseg_img)):
+        if img.shape[:3] != pet_img.shape[:3]:
+            raise ValueError(
+                f"{path}: grid {img.shape} differs from the PET {pet_img.shape} ({pet_file})"
+            )
+    dseg = np.asanyarray(dseg_img.dataobj).astype(np.int64)
+    mask = hypometabolic_mask(
+        np.asanyarray(pet_img.dataobj), np.asanyarray(mask_img.dataobj), dseg, pet_img.affine,
+        threshold, min_cluster_ml, min_reference_suvr,
+    )  # fmt: skip
+    voxel_ml = abs(np.linalg.det(pet_img.affine[:3, :3])) / 1000.0
+    volumes = region_volumes(mask, dseg, voxel_ml)
+    out_mask = Path(out_mask)
+    img = nib.Nifti1Image(mask.astype(np.uint8), pet_img.affine)
+    img.header.set_xyzt_units("mm")
+    save_nifti(img, out_mask)
+    sidecar = {
+        "Sources": [str(pet_file), str(brain_mask_file), str(dseg_file)],
+        "Method": "contralateral mirror comparison (mirror fitted to atlas label centroids)",
+        "Threshold": threshold,
+        "MinClusterMl": min_cluster_ml,
+        "MinReferenceSUVR": min_reference_suvr,
+        "VolumeMl": volumes,
+    }
+    write_json(Path(str(out_mask).removesuffix(".nii.gz") + ".json"), sidecar)
+    return out_mask, volumes

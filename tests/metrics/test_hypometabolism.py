@@ -1,0 +1,105 @@
+"""Hypometabolic region on atlas-built images with a known lesion."""
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+
+from gausspet_bids.metrics.hypometabolism import (
+    dice,
+    hypometabolic_mask,
+    mirror_transform,
+    normative_z,
+    region_volumes,
+    remove_small_clusters,
+    write_hypometabolism,
+)
+
+ATLAS = "gausspet_bids/data/atlas/tpl-MNI152NLin6Asym_res-02_atlas-Arterial_dseg.nii.gz"
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    img = nib.load(ATLAS)
+    return img, np.asanyarray(img.dataobj).astype(int)
+
+
+def test_mirror_transform_finds_atlas_midline(atlas):
+    img, dseg = atlas
+    t = mirror_transform(dseg, img.affine)
+    assert np.linalg.det(t[:3, :3]) == pytest.approx(-1.0)
+    assert t[0, 0] == pytest.approx(-1.0, abs=0.01)
+    # the atlas' midline sits ~1.5 mm right of x = 0 (atlas README): x' = -x + 2 * 1.5
+    assert t[0, 3] / 2 == pytest.approx(1.5, abs=0.3)
+
+
+def test_mirror_transform_follows_a_shifted_head(atlas):
+    img, dseg = atlas
+    shifted = img.affine.copy()
+    shifted[0, 3] += 10.0  # the whole head moves 10 mm right: midline at 11.5 mm
+    assert mirror_transform(dseg, shifted)[0, 3] / 2 == pytest.approx(11.5, abs=0.3)
+
+
+def test_lesion_found_and_volumes_per_territory(atlas):
+    img, dseg = atlas
+    pet = np.where(dseg > 0, 1.0, 0.1)
+    lesion = np.isin(dseg, [7, 9])  # left MCA frontal + parietal
+    pet[lesion] *= 0.6
+    mask = hypometabolic_mask(pet, dseg > 0, dseg, img.affine)
+    assert dice(mask, lesion) > 0.95
+    vols = region_volumes(mask, dseg, 0.008)
+    assert vols["MCA_left"] == pytest.approx(vols["total"])
+    assert vols["MCA_left"] == pytest.approx(lesion.sum() * 0.008, rel=0.05)
+    assert vols["MCA_right"] == 0
+
+
+def test_symmetric_image_has_no_hypometabolism(atlas):
+    img, dseg = atlas
+    assert not hypometabolic_mask((dseg > 0) * 1.0, dseg > 0, dseg, img.affine).any()
+
+
+def test_mild_reduction_below_threshold_is_ignored(atlas):
+    img, dseg = atlas
+    pet = (dseg > 0) * 1.0
+    pet[dseg == 7] = 0.9  # 10 % < 15 % threshold
+    assert not hypometabolic_mask(pet, dseg > 0, dseg, img.affine).any()
+
+
+def test_small_clusters_removed():
+    m = np.zeros((20, 20, 20), bool)
+    m[2:4, 2:4, 2:4] = True  # 8 voxels
+    m[10:15, 10:15, 10:15] = True  # 125 voxels
+    out = remove_small_clusters(m, 50)
+    assert out.sum() == 125 and not out[2, 2, 2]
+
+
+def test_dice_values():
+    a = np.zeros(10, bool)
+    a[:4] = True
+    b = np.zeros(10, bool)
+    b[2:6] = True
+    assert dice(a, b) == pytest.approx(0.5)
+    assert dice(np.zeros(3), np.zeros(3)) == 1.0
+
+
+def test_normative_z():
+    values = pd.DataFrame({"MCA_left": [1.0, 1.1, 0.9, 1.0, 0.5]})
+    z = normative_z(values, pd.Series([True, True, True, True, False]))
+    sd = np.std([1.0, 1.1, 0.9, 1.0], ddof=1)
+    assert z["MCA_left"].iloc[4] == pytest.approx((0.5 - 1.0) / sd)
+    assert np.isnan(normative_z(values, pd.Series([True, True, False, False, False])).iloc[0, 0])
+
+
+def test_write_hypometabolism(atlas, tmp_path):
+    img, dseg = atlas
+    pet = np.where(dseg > 0, 1.0, 0.0)
+    pet[dseg == 11] = 0.3
+    nib.save(nib.Nifti1Image(pet.astype(np.float32), img.affine), tmp_path / "pet.nii.gz")
+    nib.save(nib.Nifti1Image((dseg > 0).astype(np.uint8), img.affine), tmp_path / "mask.nii.gz")
+    out, vols = write_hypometabolism(
+        tmp_path / "pet.nii.gz", tmp_path / "mask.nii.gz", ATLAS, tmp_path / "sub-1_mask.nii.gz"
+    )
+    written = np.asanyarray(nib.load(out).dataobj)
+    assert vols["total"] == pytest.approx(written.sum() * 0.008)
+    assert vols["MCA_left"] == pytest.approx((dseg == 11).sum() * 0.008, rel=0.05)
+    assert (tmp_path / "sub-1_mask.json").exists()

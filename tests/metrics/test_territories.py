@@ -46,7 +46,7 @@ def test_territory_means_match_ground_truth(atlas):
         pet[dseg == row.index] = (1.0 if row.index % 2 else 2.0) + k / 10
     table = territory_table({"synthetic": pet, "real": pet * 0.5}, dseg, 0.008)
     assert list(table["territory"]) == names
-    for k, name in enumerate(names):
+    for k in range(len(names)):
         row = table.iloc[k]
         assert row["synthetic_mean_left"] == pytest.approx(1 + k / 10)
         assert row["synthetic_median_right"] == pytest.approx(2 + k / 10)

@@ -1,0 +1,1 @@
+"""GaussPET: coefficient network, Gauss-Seidel solver, tiling, checkpoints, inference."""

@@ -1,0 +1,158 @@
+"""The coefficient network and the GaussPET model (network + Gauss-Seidel solve).
+
+The network predicts, on a grid ``stride`` times coarser than the model grid, the per-voxel
+forward coefficients a (M) and offset b and the inverse coefficients c, d (M each); trilinear
+upsampling makes them smooth, so fine detail reaches the PET only through the MRI itself.
+
+Tiling invariance is exact by construction: every convolution is *valid* (no padding), there is
+no normalisation over space, the first layer is a stride-``stride`` patch embedding, and the
+caller pads the whole volume once by :attr:`CoefficientNet.halo` voxels. A tile cut from the
+padded volume with that halo (core offsets multiples of ``stride``) then sees exactly the
+values the whole-volume pass sees, and its core output is identical.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from monai.networks.blocks import Convolution
+from torch import nn
+
+from gausspet_bids.model.solver import Coefficients, gauss_seidel, inverse_consistency
+
+
+class CoefficientNet(nn.Module):
+    """Coarse-grid fully convolutional network with valid convolutions.
+
+    Input: [B, 2M + 1, D + 2h, H + 2h, W + 2h] (normalised contrasts times presence, presence
+    channels, brain mask) padded by ``halo`` = h; output: coefficient channels [B, 3M + 1, D, H,
+    W] on the fine grid of the unpadded core. D, H, W must be multiples of ``stride``.
+    """
+
+    def __init__(self, n_contrasts: int, *, channels: int = 24, depth: int = 5, stride: int = 4):
+        super().__init__()
+        self.n_contrasts = int(n_contrasts)
+        self.channels = int(channels)
+        self.depth = int(depth)
+        self.stride = int(stride)
+        in_channels = 2 * self.n_contrasts + 1
+        self.embed = nn.Conv3d(in_channels, channels, kernel_size=stride, stride=stride)
+        self.body = nn.Sequential(
+            *[
+                Convolution(
+                    3,
+                    channels,
+                    channels,
+                    kernel_size=3,
+                    padding=0,
+                    act=("leakyrelu", {"negative_slope": 0.1}),
+                    norm=None,
+                )
+                for _ in range(depth)
+            ]
+        )
+        self.head = nn.Conv3d(channels, 3 * self.n_contrasts + 1, kernel_size=1)
+        self.act = nn.LeakyReLU(0.1)
+
+    @property
+    def halo(self) -> int:
+        """Fine voxels of context needed on each side: ``depth`` valid 3^3 convolutions plus one
+        coarse voxel for the trilinear upsampling, in whole strides."""
+        return self.stride * (self.depth + 1)
+
+    def forward(self, padded: torch.Tensor) -> torch.Tensor:
+        coarse = self.body(self.act(self.embed(padded)))
+        coarse = self.head(coarse)
+        fine = F.interpolate(
+            coarse, scale_factor=self.stride, mode="trilinear", align_corners=False
+        )
+        s = self.stride
+        return fine[..., s:-s, s:-s, s:-s]
+
+    def hyperparameters(self) -> dict:
+        return {
+            "n_contrasts": self.n_contrasts,
+            "channels": self.channels,
+            "depth": self.depth,
+            "stride": self.stride,
+        }
+
+
+def model_input(x: torch.Tensor, presence: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Network input channels: [x * p, p (broadcast over space, inside the mask), mask]."""
+    p = presence * mask
+    return torch.cat([x * p, p.expand_as(x), mask], dim=1)
+
+
+class GaussPET(nn.Module):
+    """Coefficient network + K unrolled Gauss-Seidel sweeps.
+
+    ``forward_tile`` takes a padded tile and returns the core's outputs; :mod:`tiling` handles
+    cutting and pasting. Forward coefficients a start near 1/M and offset b near 0 so that the
+    untrained model is a plain average of the normalised contrasts.
+    """
+
+    def __init__(
+        self,
+        n_contrasts: int,
+        *,
+        channels: int = 24,
+        depth: int = 5,
+        stride: int = 4,
+        sweeps: int = 1,
+        lam: float = 1.0,
+        mu: float = 1.0,
+    ):
+        super().__init__()
+        self.net = CoefficientNet(n_contrasts, channels=channels, depth=depth, stride=stride)
+        self.sweeps = int(sweeps)
+        self.lam = float(lam)
+        self.mu = float(mu)
+        with torch.no_grad():
+            self.net.head.weight.mul_(0.1)
+            self.net.head.bias.zero_()
+            m = n_contrasts
+            self.net.head.bias[:m] = 1.0 / m  # a
+            self.net.head.bias[m + 1 : 2 * m + 1] = 1.0  # c (inverse slope)
+
+    @property
+    def halo(self) -> int:
+        return self.net.halo
+
+    @property
+    def stride(self) -> int:
+        return self.net.stride
+
+    def coefficients(self, padded_input: torch.Tensor) -> Coefficients:
+        raw = self.net(padded_input)
+        m = self.net.n_contrasts
+        return Coefficients(
+            a=raw[:, :m], b=raw[:, m : m + 1], c=raw[:, m + 1 : 2 * m + 1], d=raw[:, 2 * m + 1 :]
+        )
+
+    def forward_tile(
+        self,
+        padded_input: torch.Tensor,
+        x: torch.Tensor,
+        presence: torch.Tensor,
+        sweeps: int | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Outputs for one tile: ``padded_input`` carries the halo, ``x`` is the core's contrasts.
+
+        Returns pet [B,1,...], x_hat [B,M,...], reliability [B,1,...] and the coefficient fields.
+        """
+        coef = self.coefficients(padded_input)
+        k = self.sweeps if sweeps is None else int(sweeps)
+        y, x_hat = gauss_seidel(x, presence, coef, sweeps=k, lam=self.lam, mu=self.mu)
+        return {
+            "pet": y,
+            "x_hat": x_hat,
+            "reliability": inverse_consistency(x_hat, x, presence),
+            "a": coef.a,
+            "b": coef.b,
+            "c": coef.c,
+            "d": coef.d,
+        }
+
+    def hyperparameters(self) -> dict:
+        return {**self.net.hyperparameters(), "sweeps": self.sweeps, "lam": self.lam, "mu": self.mu}

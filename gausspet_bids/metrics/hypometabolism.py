@@ -132,6 +132,19 @@ def normative_z(values: pd.DataFrame, is_control: pd.Series) -> pd.DataFrame:
     return (values - mean) / sd
 
 
+def _spatial_reference(pet_file: Path) -> str:
+    """The PET sidecar's ``SpatialReference`` if it has one, else the PET file itself."""
+    import json
+
+    sidecar = Path(str(pet_file).removesuffix(".gz").removesuffix(".nii") + ".json")
+    if sidecar.exists():
+        try:
+            return json.loads(sidecar.read_text()).get("SpatialReference") or str(pet_file)
+        except (json.JSONDecodeError, AttributeError):
+            pass
+    return str(pet_file)
+
+
 def write_hypometabolism(
     pet_file: str | Path,
     brain_mask_file: str | Path,
@@ -167,6 +180,8 @@ def write_hypometabolism(
     save_nifti(img, out_mask)
     sidecar = {
         "Sources": [str(pet_file), str(brain_mask_file), str(dseg_file)],
+        "SpatialReference": _spatial_reference(Path(pet_file)),
+        "Type": "Lesion",
         "Method": "contralateral mirror comparison (mirror fitted to atlas label centroids)",
         "Threshold": threshold,
         "MinClusterMl": min_cluster_ml,

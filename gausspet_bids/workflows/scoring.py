@@ -1,0 +1,181 @@
+"""Participant-level scoring workflow: regional table, hypometabolic regions, scores, figures.
+
+Every node is a thin wrapper over a plain, unit-tested function in ``gausspet_bids.metrics`` or
+``gausspet_bids.reports.figures``; output names are fixed here with
+``gausspet_bids.bids.naming.derivative_path``.
+
+Outputs, for model ``M`` (``desc-M``) and reference space ``S``, under ``sub-X[/ses-Y]/``:
+
+* ``pet/..._trc-FDG_space-S_atlas-Arterial_desc-M_regions.tsv`` (+ ``.json`` column sidecar)
+* ``anat/..._space-S_label-hypometabolic_desc-M_mask.nii.gz`` (+ ``.json``): synthetic PET
+* ``anat/..._space-S_label-hypometabolic_desc-realpet_mask.nii.gz``: real PET (when present)
+* ``pet/..._trc-FDG_space-S_desc-M_metrics.json``: volumes, image metrics, Dice
+* ``OUTPUT_DIR/sub-X/figures/*.png``
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nipype.interfaces import utility as niu
+from nipype.pipeline import engine as pe
+
+from gausspet_bids.bids.naming import derivative_path
+
+# Non-BIDS files this stage writes; the derivative dataset's .bidsignore should list them.
+BIDSIGNORE_PATTERNS = ("*_regions.tsv", "*_regions.json", "*_metrics.json", "sub-*/figures/")
+
+
+def scoring_outputs(
+    output_dir: Path | str, subject: str, session: str | None, space: str, model: str
+) -> dict[str, Path]:
+    """Paths of every file the scoring workflow writes (figures excepted)."""
+    ent = {"sub": subject, "ses": session, "space": space}
+    pet = {**ent, "trc": "FDG"}
+    return {
+        "regions": derivative_path(
+            output_dir, "pet", {**pet, "atlas": "Arterial", "desc": model}, "regions", ".tsv"
+        ),  # fmt: skip
+        "hypo_synthetic": derivative_path(
+            output_dir, "anat", {**ent, "label": "hypometabolic", "desc": model}, "mask"
+        ),
+        "hypo_real": derivative_path(
+            output_dir, "anat", {**ent, "label": "hypometabolic", "desc": "realpet"}, "mask"
+        ),
+        "metrics": derivative_path(output_dir, "pet", {**pet, "desc": model}, "metrics", ".json"),
+    }
+
+
+def _regions_node(synthetic_pet, real_pet, territory_dseg, out_tsv):
+    from gausspet_bids.metrics.territories import write_territory_table
+
+    pets = {"synthetic": synthetic_pet}
+    if real_pet:
+        pets["real"] = real_pet
+    return str(write_territory_table(pets, territory_dseg, out_tsv))
+
+
+def _hypo_node(pet, brain_mask, territory_dseg, out_mask):
+    from gausspet_bids.metrics.hypometabolism import write_hypometabolism
+
+    path, volumes = write_hypometabolism(pet, brain_mask, territory_dseg, out_mask)
+    return str(path), volumes
+
+
+def _scores_node(out_json, model, synthetic_pet, brain_mask, hypo_synthetic, volumes_synthetic,
+                 real_pet, hypo_real, volumes_real):  # fmt: skip
+    from gausspet_bids.metrics.participant_scores import write_participant_scores
+
+    return str(write_participant_scores(
+        out_json, model=model, synthetic_pet=synthetic_pet, brain_mask=brain_mask,
+        hypo_synthetic=hypo_synthetic, volumes_synthetic=volumes_synthetic,
+        real_pet=real_pet or None, hypo_real=hypo_real or None, volumes_real=volumes_real or None,
+    ))  # fmt: skip
+
+
+def _figures_node(output_dir, subject, session, synthetic_pet, brain_mask, territory_dseg,
+                  real_pet, hypo_synthetic, hypo_real, reference_image, coefficient_maps,
+                  reliability_map):  # fmt: skip
+    from gausspet_bids.reports.figures import participant_figures
+
+    paths = participant_figures(
+        output_dir=output_dir, subject=subject, session=session or None,
+        synthetic_pet=synthetic_pet, brain_mask=brain_mask, territory_dseg=territory_dseg,
+        real_pet=real_pet or None, hypo_synthetic=hypo_synthetic, hypo_real=hypo_real or None,
+        reference_image=reference_image or None, coefficient_maps=coefficient_maps or (),
+        reliability_map=reliability_map or None,
+    )  # fmt: skip
+    return [str(p) for p in paths]
+
+
+def _function_node(func, inputs: list[str], outputs: list[str], name: str) -> pe.Node:
+    return pe.Node(niu.Function(function=func, input_names=inputs, output_names=outputs), name=name)
+
+
+def init_scoring_wf(
+    *,
+    subject: str,
+    session: str | None,
+    output_dir: Path | str,
+    has_real_pet: bool,
+    reference_space: str = "T1w",
+    model_name: str = "gausspet",
+    name: str = "scoring_wf",
+) -> pe.Workflow:
+    """Score one participant/session's synthetic PET (and the real PET, if any).
+
+    Inputs (``inputnode``): ``synthetic_pet`` (SUVR, reference space), ``real_pet`` (SUVR,
+    same grid; used when ``has_real_pet``), ``brain_mask``, ``territory_dseg`` (32 atlas labels),
+    and optionally ``reference_image`` (background for overlays), ``coefficient_maps`` (list),
+    ``reliability_map``. ``reference_space`` names the ``space-`` entity.
+
+    Outputs (``outputnode``): ``regions_tsv``, ``hypo_synthetic``, ``volumes_synthetic``,
+    ``hypo_real``, ``volumes_real``, ``metrics_json``, ``figures``.
+    """
+    paths = scoring_outputs(output_dir, subject, session, reference_space, model_name)
+    wf = pe.Workflow(name=name)
+    inputnode = pe.Node(niu.IdentityInterface(fields=[
+        "synthetic_pet", "real_pet", "brain_mask", "territory_dseg", "reference_image",
+        "coefficient_maps", "reliability_map"]), name="inputnode")  # fmt: skip
+    inputnode.inputs.reference_image = ""
+    inputnode.inputs.coefficient_maps = []
+    inputnode.inputs.reliability_map = ""
+    if not has_real_pet:
+        inputnode.inputs.real_pet = ""
+    outputnode = pe.Node(niu.IdentityInterface(fields=[
+        "regions_tsv", "hypo_synthetic", "volumes_synthetic", "hypo_real", "volumes_real",
+        "metrics_json", "figures"]), name="outputnode")  # fmt: skip
+
+    regions = _function_node(_regions_node, ["synthetic_pet", "real_pet", "territory_dseg", "out_tsv"],
+                             ["out"], "regional_table")  # fmt: skip
+    regions.inputs.out_tsv = str(paths["regions"])
+    hypo_inputs, hypo_outputs = (
+        ["pet", "brain_mask", "territory_dseg", "out_mask"],
+        ["mask", "volumes"],
+    )
+    hypo_syn = _function_node(_hypo_node, hypo_inputs, hypo_outputs, "hypometabolism_synthetic")
+    hypo_syn.inputs.out_mask = str(paths["hypo_synthetic"])
+    scores = _function_node(_scores_node, [
+        "out_json", "model", "synthetic_pet", "brain_mask", "hypo_synthetic", "volumes_synthetic",
+        "real_pet", "hypo_real", "volumes_real"], ["out"], "scores")  # fmt: skip
+    scores.inputs.out_json = str(paths["metrics"])
+    scores.inputs.model = model_name
+    figures = _function_node(_figures_node, [
+        "output_dir", "subject", "session", "synthetic_pet", "brain_mask", "territory_dseg",
+        "real_pet", "hypo_synthetic", "hypo_real", "reference_image", "coefficient_maps",
+        "reliability_map"], ["out"], "figures")  # fmt: skip
+    figures.inputs.output_dir = str(output_dir)
+    figures.inputs.subject = subject
+    figures.inputs.session = session or ""
+
+    wf.connect([
+        (inputnode, regions, [("synthetic_pet", "synthetic_pet"), ("real_pet", "real_pet"),
+                              ("territory_dseg", "territory_dseg")]),
+        (inputnode, hypo_syn, [("synthetic_pet", "pet"), ("brain_mask", "brain_mask"),
+                               ("territory_dseg", "territory_dseg")]),
+        (inputnode, scores, [("synthetic_pet", "synthetic_pet"), ("brain_mask", "brain_mask"),
+                             ("real_pet", "real_pet")]),
+        (hypo_syn, scores, [("mask", "hypo_synthetic"), ("volumes", "volumes_synthetic")]),
+        (inputnode, figures, [(f, f) for f in ("synthetic_pet", "brain_mask", "territory_dseg",
+                              "real_pet", "reference_image", "coefficient_maps", "reliability_map")]),
+        (hypo_syn, figures, [("mask", "hypo_synthetic")]),
+        (regions, outputnode, [("out", "regions_tsv")]),
+        (hypo_syn, outputnode, [("mask", "hypo_synthetic"), ("volumes", "volumes_synthetic")]),
+        (scores, outputnode, [("out", "metrics_json")]),
+        (figures, outputnode, [("out", "figures")]),
+    ])  # fmt: skip
+    if has_real_pet:
+        hypo_real = _function_node(_hypo_node, hypo_inputs, hypo_outputs, "hypometabolism_real")
+        hypo_real.inputs.out_mask = str(paths["hypo_real"])
+        wf.connect([
+            (inputnode, hypo_real, [("real_pet", "pet"), ("brain_mask", "brain_mask"),
+                                    ("territory_dseg", "territory_dseg")]),
+            (hypo_real, scores, [("mask", "hypo_real"), ("volumes", "volumes_real")]),
+            (hypo_real, figures, [("mask", "hypo_real")]),
+            (hypo_real, outputnode, [("mask", "hypo_real"), ("volumes", "volumes_real")]),
+        ])  # fmt: skip
+    else:
+        scores.inputs.hypo_real = ""
+        scores.inputs.volumes_real = {}
+        figures.inputs.hypo_real = ""
+    return wf

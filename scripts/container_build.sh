@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Build the gausspet image with podman (no Docker engine needed), reproducibly and offline
+# except for PyPI/apt: a local debian:bookworm-slim base made by debootstrap, the local CPU torch
+# wheel passed in as a build argument, and the host's CA bundle given to pip as a build secret.
+#
+#   bash scripts/container_build.sh            # builds localhost/gausspet:latest
+#   IMAGE=localhost/gausspet:dev bash scripts/container_build.sh
+#
+# Idempotent: the base image is made once; podman's layer cache makes a rebuild cheap. Prints
+# the build time and the image size at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/container_common.sh
+
+bash scripts/container_base.sh
+
+# The torch wheel that pip resolves for torch==2.13.0 on this machine (a local find-links dir);
+# hard-linked into the build context (build/ is git-ignored) and named by a build argument.
+TORCH_WHEEL_SRC=${TORCH_WHEEL_SRC:-}
+if [ -z "$TORCH_WHEEL_SRC" ]; then
+  rm -rf "$GAUSSPET_CONTAINER_HOME/wheels"
+  python3 -m pip download -q "torch==2.13.0" --no-deps -d "$GAUSSPET_CONTAINER_HOME/wheels"
+  TORCH_WHEEL_SRC=$(ls "$GAUSSPET_CONTAINER_HOME"/wheels/torch-2.13.0*.whl)
+fi
+case "$TORCH_WHEEL_SRC" in
+  *+cpu*) ;;
+  *) echo "error: $TORCH_WHEEL_SRC is not a CPU torch wheel; refusing a CUDA download" >&2; exit 2 ;;
+esac
+mkdir -p build/torch
+find build/torch -name '*.whl' ! -name "$(basename "$TORCH_WHEEL_SRC")" -delete
+ln -f "$TORCH_WHEEL_SRC" build/torch/ 2>/dev/null || cp -f "$TORCH_WHEEL_SRC" build/torch/
+TORCH_WHEEL="build/torch/$(basename "$TORCH_WHEEL_SRC")"
+
+CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+VCS_REF=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+start=$(date +%s)
+"${NICE[@]}" "${PODMAN[@]}" build \
+  --network host --format docker \
+  --secret "id=cacert,src=$CA_BUNDLE" \
+  --build-arg "TORCH_WHEEL=$TORCH_WHEEL" \
+  --build-arg "VERSION=$VERSION" \
+  --build-arg "VCS_REF=$VCS_REF" \
+  --build-arg "BUILD_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --build-arg "IMAGE_TAG=${IMAGE##*:}" \
+  -t "$IMAGE" -f Dockerfile .
+end=$(date +%s)
+
+size=$("${PODMAN[@]}" image inspect "$IMAGE" --format '{{.Size}}')
+echo "built $IMAGE in $((end - start)) s; image size $((size / 1000000)) MB"

@@ -1,0 +1,145 @@
+"""Ischaemic lesions placed by vascular territory, in template space.
+
+A lesion is grown from a seed inside one arterial territory (atlas of Liu et al. 2023) by a
+noisy distance front until it reaches a drawn volume: lacunes (0.2-1.5 ml) in the perforator
+territories, territorial infarcts (2-60 ml) and large MCA infarcts (80-250 ml). The hypoperfused
+penumbra (FDG reduced 10-30 %) extends several millimetres beyond the core, which is all MRI shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from gausspet_bids.phantom.random_fields import smooth_random_field
+from gausspet_bids.phantom.tissue_bank import CEREBELLUM_LABELS, Field, TissueBank
+
+STAGES = ("acute", "subacute", "chronic")
+# Nine-territory names of the packaged atlas table, by level-1 label pair (left, right).
+TERRITORY_LABELS: dict[str, tuple[int, ...]] = {
+    "ACA": (1, 2, 3, 4),
+    "LLS": (5, 6),
+    "MCA": (7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+    "PCA": (17, 18, 19, 20),
+    "PCTP": (21, 22),
+    "ACTP": (23, 24),
+    "BA": (25, 26),
+    "SCA": (27, 28),
+    "ICA": (29, 30),
+}
+LACUNAR_TERRITORIES = {"LLS": 0.5, "PCTP": 0.2, "ACTP": 0.2, "ACA": 0.1}  # ACA: medial LS
+TERRITORIAL_TERRITORIES = {"MCA": 0.62, "PCA": 0.16, "ACA": 0.08, "SCA": 0.07, "ICA": 0.07}
+
+
+@dataclass(frozen=True)
+class Lesion:
+    """A lesion in template space (2 mm fields in [0, 1]) and its FDG effects."""
+
+    core: Field  # infarct core fraction: MRI-visible, FDG reduced by ``core_reduction``
+    penumbra: Field  # hypoperfused rim beyond the core, invisible on MRI
+    kind: str  # lacunar | territorial | large
+    territory: str  # one of the nine territories
+    hemisphere: str  # L | R
+    core_ml_template: float
+    penumbra_ml_template: float
+    core_reduction: float  # 0.6..0.9
+    penumbra_reduction: float  # 0.1..0.3
+    diaschisis: float  # contralateral cerebellar reduction (0 for infratentorial lesions)
+
+    @property
+    def contralateral_cerebellum_labels(self) -> tuple[int, ...]:
+        parity = 0 if self.hemisphere == "L" else 1  # L lesion -> right (even) cerebellum
+        return tuple(lab for lab in CEREBELLUM_LABELS if lab % 2 == parity)
+
+
+def _choose(rng: np.random.Generator, weights: dict[str, float]) -> str:
+    names = list(weights)
+    p = np.array([weights[n] for n in names], dtype=float)
+    return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+def draw_lesion(rng: np.random.Generator, bank: TissueBank) -> Lesion:
+    """Draw kind, territory, hemisphere, size and FDG effects; grow the lesion on ``bank``'s grid."""
+    kind = _choose(rng, {"lacunar": 0.3, "territorial": 0.5, "large": 0.2})
+    hemisphere = "L" if rng.random() < 0.5 else "R"
+    parity = 1 if hemisphere == "L" else 0
+    if kind == "lacunar":
+        territory = _choose(rng, LACUNAR_TERRITORIES)
+        volume_ml = rng.uniform(0.2, 1.5)
+        margin_mm = rng.uniform(2.0, 4.0)
+        labels = (3, 4) if territory == "ACA" else TERRITORY_LABELS[territory]
+    elif kind == "territorial":
+        territory = _choose(rng, TERRITORIAL_TERRITORIES)
+        volume_ml = float(np.exp(rng.uniform(np.log(2.0), np.log(60.0))))
+        margin_mm = rng.uniform(5.0, 10.0)
+        labels = TERRITORY_LABELS[territory]
+    else:
+        territory = "MCA"
+        volume_ml = rng.uniform(80.0, 250.0)
+        margin_mm = rng.uniform(8.0, 14.0)
+        labels = TERRITORY_LABELS["MCA"] + TERRITORY_LABELS["LLS"]
+    labels = tuple(lab for lab in labels if lab % 2 == parity)
+    core, penumbra = _grow(rng, bank, labels, volume_ml, margin_mm)
+    voxel_ml = bank.resolution_mm**3 / 1000.0
+    infratentorial = territory in ("SCA", "ICA", "BA")
+    return Lesion(
+        core=Field(core, bank.gm.affine),
+        penumbra=Field(penumbra, bank.gm.affine),
+        kind=kind,
+        territory=territory,
+        hemisphere=hemisphere,
+        core_ml_template=float(core.sum() * voxel_ml),
+        penumbra_ml_template=float(penumbra.sum() * voxel_ml),
+        core_reduction=float(rng.uniform(0.6, 0.9)),
+        penumbra_reduction=float(rng.uniform(0.1, 0.3)),
+        diaschisis=0.0 if infratentorial else float(rng.uniform(0.10, 0.25)),
+    )
+
+
+def _grow(
+    rng: np.random.Generator,
+    bank: TissueBank,
+    labels: tuple[int, ...],
+    volume_ml: float,
+    margin_mm: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Core and penumbra fractions: a noisy ball around a seed, clipped to the territory."""
+    parenchyma = (bank.gm.data + bank.wm.data) > 0.5
+    territory = np.isin(bank.territory.data, labels) & parenchyma
+    candidates = np.argwhere(territory)
+    if len(candidates) == 0:
+        raise RuntimeError(f"atlas labels {labels} have no parenchyma on the template grid")
+    # Seed away from the territory border (a deep voxel), so the lesion grows inside it.
+    depth = ndimage.distance_transform_edt(territory)
+    deep = candidates[depth[tuple(candidates.T)] >= np.percentile(depth[tuple(candidates.T)], 60)]
+    seed = deep[rng.integers(len(deep))]
+    res = bank.resolution_mm
+    lo = np.maximum(seed - int(90 / res), 0)
+    hi = np.minimum(seed + int(90 / res) + 1, territory.shape)
+    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    grid = np.indices(tuple(hi - lo), dtype=np.float32)
+    dist = np.sqrt(
+        sum(((g + lo_i - s) * res) ** 2 for g, lo_i, s in zip(grid, lo, seed, strict=True))
+    )
+    radius = (3.0 * volume_ml * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    noise = smooth_random_field(rng, 4.0, max(4.0, radius / 2.0), 0.35 * radius)[0]
+    pts = bank.gm.affine[:3, :3] @ (grid.reshape(3, -1) + lo[:, None]) + bank.gm.affine[:3, 3:4]
+    centre = bank.gm.affine[:3, :3] @ seed + bank.gm.affine[:3, 3]
+    dist = dist + noise.sample((pts - centre[:, None]).reshape(grid.shape))
+    inside = territory[box]
+    n_voxels = max(1, int(round(volume_ml * 1000.0 / res**3)))
+    order = np.sort(dist[inside])
+    threshold = order[min(n_voxels, len(order)) - 1]
+    core_box = (inside & (dist <= threshold)).astype(np.float32)
+    near = np.isin(bank.territory.data[box], labels) | ndimage.binary_dilation(
+        inside, iterations=max(1, int(round(6 / res)))
+    )
+    brain = (bank.gm.data + bank.wm.data)[box] > 0.2
+    pen_box = (near & brain & (dist <= threshold + margin_mm) & (core_box == 0)).astype(np.float32)
+    core = np.zeros_like(bank.gm.data)
+    penumbra = np.zeros_like(bank.gm.data)
+    core[box] = ndimage.gaussian_filter(core_box, 0.5)
+    penumbra[box] = ndimage.gaussian_filter(pen_box, 0.5) * (1.0 - core[box])
+    return core, np.clip(penumbra, 0.0, 1.0)

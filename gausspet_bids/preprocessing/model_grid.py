@@ -77,3 +77,70 @@ def template_brain_mask() -> nib.Nifti1Image:
     from nilearn.datasets import load_mni152_brain_mask
 
     return load_mni152_brain_mask(resolution=1)
+
+
+def write_grid_image(out_file, shape=None, affine=None) -> str:
+    """Write an empty float32 image on the model grid (the resampling target ANTs needs)."""
+    from gausspet_bids.bids.atomic import save_nifti
+
+    if shape is None or affine is None:
+        shape, affine = model_grid()
+    img = nib.Nifti1Image(np.zeros(tuple(shape), dtype=np.float32), np.asarray(affine, float))
+    return str(save_nifti(img, out_file))
+
+
+def to_model_grid(
+    in_file,
+    grid_file,
+    transforms: list[str],
+    out_file,
+    mask_file=None,
+    interpolation: str = "linear",
+    n_threads: int = 1,
+) -> str:
+    """Resample ``in_file`` onto the model grid through ``transforms`` (ANTs order: the
+    reference->template affine first, then e.g. the contrast->reference rigid), zero it outside
+    ``mask_file`` (a model-grid mask) and save float32. Intensities are not normalised.
+    """
+    from gausspet_bids.bids.atomic import save_nifti
+    from gausspet_bids.preprocessing.ants_tools import apply_transforms
+
+    apply_transforms(in_file, grid_file, transforms, out_file, interpolation=interpolation,
+                     n_threads=n_threads)  # fmt: skip
+    img = nib.load(str(out_file))
+    data = np.asanyarray(img.dataobj, dtype=np.float32)
+    if mask_file is not None:
+        data = data * (np.asanyarray(nib.load(str(mask_file)).dataobj) > 0.5)
+    return str(save_nifti(nib.Nifti1Image(data.astype(np.float32), img.affine), out_file))
+
+
+def mask_to_model_grid(in_file, grid_file, affine_xfm: str, out_file, n_threads: int = 1) -> str:
+    """Brain mask on the model grid: linear resampling through the affine, threshold 0.5."""
+    from gausspet_bids.bids.atomic import save_nifti
+    from gausspet_bids.preprocessing.ants_tools import apply_transforms
+
+    apply_transforms(in_file, grid_file, [affine_xfm], out_file, n_threads=n_threads)
+    img = nib.load(str(out_file))
+    data = (np.asanyarray(img.dataobj) > 0.5).astype(np.uint8)
+    out = nib.Nifti1Image(data, img.affine)
+    out.header.set_data_dtype(np.uint8)
+    return str(save_nifti(out, out_file))
+
+
+def from_model_grid(
+    in_file,
+    reference_file,
+    affine_xfm: str,
+    out_file,
+    interpolation: str = "linear",
+    n_threads: int = 1,
+) -> str:
+    """Resample a model-grid image back to the reference space (inverse of the affine).
+
+    ``affine_xfm`` is the reference->template ``.mat`` written by the preprocessing; the
+    synthetic PET goes through this to reach the participant's space.
+    """
+    from gausspet_bids.preprocessing.ants_tools import apply_transforms
+
+    return apply_transforms(in_file, reference_file, [affine_xfm], out_file, invert=[True],
+                            interpolation=interpolation, n_threads=n_threads)  # fmt: skip

@@ -70,7 +70,8 @@ def masked_ssim(
 def brain_metrics(pred, target, mask, data_range: float | None = None) -> dict[str, float]:
     """PSNR, SSIM (3D Gaussian window), NMAE, NMSE and NCC of ``pred`` vs ``target`` in ``mask``.
 
-    ``data_range`` defaults to the target's range inside the mask (max - min). Identical images
+    ``data_range`` defaults to the target's range inside the mask (max - min; |value| when the
+    target is constant there). Identical images
     give PSNR = inf, SSIM = 1, NMAE = NMSE = 0, NCC = 1.
     """
     p, t = _as_array(pred), _as_array(target)
@@ -80,9 +81,10 @@ def brain_metrics(pred, target, mask, data_range: float | None = None) -> dict[s
         raise ValueError("the brain mask is empty")
     pv, tv = p[m], t[m]
     if data_range is None:
-        data_range = float(tv.max() - tv.min())
+        # the target's range in the mask; for a constant target its absolute value
+        data_range = float(tv.max() - tv.min()) or float(np.abs(tv).max())
     if data_range <= 0:
-        raise ValueError("the target is constant inside the mask: give data_range explicitly")
+        raise ValueError("the target is zero everywhere inside the mask: give data_range")
     diff = pv - tv
     mse = float(np.mean(diff**2))
     psnr = float("inf") if mse == 0 else float(10 * np.log10(data_range**2 / mse))

@@ -176,7 +176,7 @@ def participant_figures(
 def svg_string(fig) -> str:
     """The figure as inline SVG markup (links kept), figure closed."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]

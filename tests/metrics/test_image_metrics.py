@@ -80,5 +80,7 @@ def test_errors_name_the_problem(volume):
     target, mask = volume
     with pytest.raises(ValueError, match="shapes"):
         brain_metrics(target[:-1], target, mask)
+    with pytest.raises(ValueError, match="zero everywhere"):
+        brain_metrics(target, np.zeros_like(target), mask)
     with pytest.raises(ValueError, match="empty"):
         brain_metrics(target, target, np.zeros_like(mask))

@@ -31,17 +31,30 @@ def test_doi_of_the_source_is_used(tmp_path):
     bids = tmp_path / "bids"
     bids.mkdir()
     (bids / "dataset_description.json").write_text(
-        json.dumps({"Name": "x", "BIDSVersion": "1.6.0", "DatasetDOI": "10.18112/openneuro.ds001420.v1.0.1"})
+        json.dumps(
+            {
+                "Name": "x",
+                "BIDSVersion": "1.6.0",
+                "DatasetDOI": "10.18112/openneuro.ds001420.v1.0.1",
+            }
+        )
     )
     desc = describe_outputs(bids)
-    assert desc["SourceDatasets"] == [{"DOI": "doi:10.18112/openneuro.ds001420.v1.0.1", "Version": "1.6.0"}]
+    assert desc["SourceDatasets"] == [
+        {"DOI": "doi:10.18112/openneuro.ds001420.v1.0.1", "Version": "1.6.0"}
+    ]
 
 
 def test_container_detection(tmp_path):
     env = {"GAUSSPET_CONTAINER_TYPE": "docker", "GAUSSPET_CONTAINER_TAG": "gausspet/gausspet:0.1.0"}
-    assert detect_container(env, root=tmp_path) == {"Type": "docker", "Tag": "gausspet/gausspet:0.1.0"}
+    assert detect_container(env, root=tmp_path) == {
+        "Type": "docker",
+        "Tag": "gausspet/gausspet:0.1.0",
+    }
     assert detect_container({}, root=tmp_path) is None
-    assert detect_container({"APPTAINER_CONTAINER": "/x.sif"}, root=tmp_path) == {"Type": "singularity"}
+    assert detect_container({"APPTAINER_CONTAINER": "/x.sif"}, root=tmp_path) == {
+        "Type": "singularity"
+    }
     (tmp_path / ".dockerenv").write_text("")
     assert detect_container({}, root=tmp_path) == {"Type": "docker"}
 

@@ -79,10 +79,14 @@ def test_multiple_runs_choose_highest_run(tiny_bids, tmp_path):
 def test_bids_filters_as_fmriprep(tiny_bids, tmp_path):
     root = _copy_with_runs(tiny_bids, tmp_path)
     sub2 = _by_label(
-        discover(root, participant_labels=["02"], bids_filters={"t2w": {"acquisition": None, "run": 1}})
+        discover(
+            root, participant_labels=["02"], bids_filters={"t2w": {"acquisition": None, "run": 1}}
+        )
     )["sub-02"]
     assert sub2.t2w.endswith("sub-02_run-1_T2w.nii.gz")
-    none = _by_label(discover(root, participant_labels=["02"], bids_filters={"pet": {"tracer": "DASB"}}))
+    none = _by_label(
+        discover(root, participant_labels=["02"], bids_filters={"pet": {"tracer": "DASB"}})
+    )
     assert none["sub-02"].pet is None
 
 
@@ -116,7 +120,9 @@ def test_dwi_without_gradients_is_unusable(tiny_bids, tmp_path):
 
 
 def test_fdg_names():
-    assert all(map(is_fdg, ["FDG", "[18F]FDG", "18F-FDG", "fluorodeoxyglucose", "[18F]-fludeoxyglucose"]))
+    assert all(
+        map(is_fdg, ["FDG", "[18F]FDG", "18F-FDG", "fluorodeoxyglucose", "[18F]-fludeoxyglucose"])
+    )
     assert not any(map(is_fdg, ["DASB", "CIMBI-36", "AZ-10419369", "PiB", None, ""]))
 
 
@@ -124,12 +130,23 @@ def test_fdg_names():
 def test_bids_examples_discovered_without_crash():
     expected = {
         "pet001": ["sub-01_ses-01"],
-        "pet002": ["sub-01_ses-baseline", "sub-01_ses-rescan", "sub-02_ses-baseline", "sub-02_ses-rescan"],
+        "pet002": [
+            "sub-01_ses-baseline",
+            "sub-01_ses-rescan",
+            "sub-02_ses-baseline",
+            "sub-02_ses-rescan",
+        ],
         "pet003": ["sub-01_ses-01"],
         "pet004": ["sub-01"],
         "pet005": ["sub-01_ses-baseline", "sub-01_ses-intervention"],
     }
-    tracers = {"pet001": "CIMBI36", "pet002": "DASB", "pet003": "DASB", "pet004": "CIMBI-36", "pet005": "AZ-10419369"}
+    tracers = {
+        "pet001": "CIMBI36",
+        "pet002": "DASB",
+        "pet003": "DASB",
+        "pet004": "CIMBI-36",
+        "pet005": "AZ-10419369",
+    }
     problems = {
         "pet001": "HTML page",
         "pet002": "HTML page",

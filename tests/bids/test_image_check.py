@@ -55,7 +55,10 @@ def test_dimensions(tmp_path):
     assert check_image(four_d, ndim=(4,)).n_frames == 3
     single = _save(tmp_path, np.ones((4, 4, 4, 1)), "s.nii.gz")
     assert check_image(single).usable  # a 4D image with one volume counts as 3D
-    assert "expected a 4D image" in check_image(_save(tmp_path, np.ones((4, 4, 4)), "t.nii.gz"), ndim=(4,)).problem
+    assert (
+        "expected a 4D image"
+        in check_image(_save(tmp_path, np.ones((4, 4, 4)), "t.nii.gz"), ndim=(4,)).problem
+    )
 
 
 def test_truncated_data_is_reported(tmp_path):

@@ -28,7 +28,12 @@ def test_parse_report_splits_severities():
         "issues": {
             "issues": [
                 {"code": "A_ERR", "severity": "error", "location": "/x.nii"},
-                {"code": "B_WARN", "severity": "warning", "subCode": "Key", "issueMessage": "two\nlines"},
+                {
+                    "code": "B_WARN",
+                    "severity": "warning",
+                    "subCode": "Key",
+                    "issueMessage": "two\nlines",
+                },
             ],
             "codeMessages": {"A_ERR": "bad  thing\n happened"},
         }

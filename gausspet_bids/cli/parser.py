@@ -14,7 +14,17 @@ from gausspet_bids import __version__
 
 CONTRASTS = ("T1w", "T2w", "FLAIR", "DWI", "ADC")
 OUTPUT_SPACES = ("T1w", "MNI152NLin2009aSym")
-PLUGINS = ("MultiProc", "Linear", "SLURM", "SLURMGraph", "SGE", "SGEGraph", "PBS", "PBSGraph", "LSF")
+PLUGINS = (
+    "MultiProc",
+    "Linear",
+    "SLURM",
+    "SLURMGraph",
+    "SGE",
+    "SGEGraph",
+    "PBS",
+    "PBSGraph",
+    "LSF",
+)
 
 
 def _strip_sub(label: str) -> str:
@@ -36,9 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("bids_dir", type=Path, help="the root folder of a BIDS dataset")
-    parser.add_argument(
-        "output_dir", type=Path, help="where derivatives and reports are written"
-    )
+    parser.add_argument("output_dir", type=Path, help="where derivatives and reports are written")
     parser.add_argument(
         "analysis_level",
         choices=["participant", "group"],

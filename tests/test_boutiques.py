@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,3 +174,13 @@ def test_launch_runs_participant_and_group_on_a_phantom(tmp_path: Path) -> None:
     assert description["DatasetType"] == "derivative"
     assert sorted(p.name for p in out.glob("sub-*.html")) == ["sub-001.html", "sub-002.html"]
     assert (out / "group.html").is_file()
+
+
+def test_usage_docs_list_every_option_and_choice() -> None:
+    """docs/usage.md is the human-readable twin of the descriptor: every flag and choice."""
+    usage = (REPO / "docs" / "usage.md").read_text()
+    for action in build_parser()._actions:
+        for flag in action.option_strings:
+            assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", usage), flag
+        for choice in action.choices or ():
+            assert choice in usage, f"{action.dest}: choice {choice} not documented"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -27,7 +28,10 @@ from nipype.pipeline import engine as pe  # noqa: E402
 
 from gausspet_bids.bids.dataset_description import write_dataset_description  # noqa: E402
 from gausspet_bids.bids.discovery import SessionInputs  # noqa: E402
-from gausspet_bids.reports.participant_report import write_participant_report  # noqa: E402
+from gausspet_bids.reports.participant_report import (  # noqa: E402
+    collect_crashes,
+    write_participant_report,
+)
 from gausspet_bids.workflows.config_snapshot import write_config_snapshot  # noqa: E402
 
 LOGGER = logging.getLogger("gausspet")
@@ -156,6 +160,7 @@ def init_single_session_wf(
     summary.inputs.output_dir = str(output_dir)
     summary.inputs.log_dir = str(log_dir)
     workflow.connect(summary, "inputs_summary", outputnode, "inputs_summary")
+    workflow.add_nodes([inputnode])  # present even before a stage reads from it
 
     # --- Stage workflows plug in here, in data-flow order -------------------------------
     # preprocessing:  preproc_wf = init_preproc_wf(subject=..., session=..., output_dir=...,
@@ -224,6 +229,16 @@ def nipype_execution_config(*, crashdump_dir: Path, stop_on_first_crash: bool) -
         "stop_on_first_crash": stop_on_first_crash,
         "check_version": False,
     }
+
+
+def short_error(exc: BaseException, log_dir: Path) -> str:
+    """One line saying what failed: the crashed nodes' last error lines, else the exception's."""
+    crashes = collect_crashes(log_dir)
+    if crashes:
+        return "; ".join(f"{c['node'].rsplit('.', 1)[-1]}: {c['error']}" for c in crashes)
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception)\b", ln)]
+    return (errors[-1] if errors else f"{type(exc).__name__}: {lines[0] if lines else ''}").strip()
 
 
 def _progress(message: str) -> None:
@@ -302,7 +317,7 @@ def run_participant_level(
                 outcome.status = "done"
         except Exception as exc:  # one participant's failure must not stop the others
             outcome.status = "failed"
-            outcome.message = f"{type(exc).__name__}: {exc}".strip()
+            outcome.message = short_error(exc, log_dir)
             LOGGER.error("sub-%s failed: %s", subject, outcome.message)
             LOGGER.debug("%s", traceback.format_exc())
         finally:

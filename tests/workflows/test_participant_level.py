@@ -1,0 +1,147 @@
+"""End-to-end participant level on a tiny valid dataset: skeleton, snapshot, report, failures."""
+
+import gzip
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gausspet_bids.bids.discovery import discover
+from gausspet_bids.bids.validator import validate
+from gausspet_bids.cli.run import main
+from gausspet_bids.workflows.participant_level import (
+    StageOptions,
+    init_single_subject_wf,
+    methods_text,
+    plugin_settings,
+    run_participant_level,
+)
+
+_spec = importlib.util.spec_from_file_location(
+    "tiny_bids", Path(__file__).parents[1] / "bids" / "tiny_bids.py"
+)
+tiny_bids_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tiny_bids_module)
+
+LAYOUT = {
+    "01": {"1": ("T1w", "FLAIR", "pet"), "2": ("FLAIR", "ADC")},
+    "02": {None: ("T2w", "dwi")},
+    "03": {None: ("pet",)},  # no MRI: skipped, not failed
+}
+
+
+@pytest.fixture(scope="module")
+def bids(tmp_path_factory):
+    return tiny_bids_module.make_tiny_bids(tmp_path_factory.mktemp("pl") / "bids", LAYOUT)
+
+
+def _truncate_data(path: Path) -> None:
+    """Keep the header and the central slice readable; cut the rest of the data."""
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[: int(len(raw) * 0.7)]))
+
+
+@pytest.mark.slow
+def test_participant_level_end_to_end(bids, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [str(bids), str(out), "participant", "-w", str(tmp_path / "work"), "--plugin", "Linear"]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "[3/3] sub-03: skipped" in err and "2 done, 1 skipped, 0 failed" in err
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative" and desc["GeneratedBy"][0]["Name"] == "gausspet"
+    logs = list((out / "sub-01" / "log").iterdir())
+    assert len(logs) == 1 and re.fullmatch(r"\d{8}-\d{6}_[0-9a-f]{8}", logs[0].name)
+    config = json.loads((logs[0] / "config.json").read_text())
+    assert config["run_id"] == logs[0].name
+    assert (
+        config["options"]["bids_dir"] == str(bids.resolve())
+        and config["options"]["plugin"] == "Linear"
+    )
+    assert config["execution"]["nipype"]["crashdump_dir"] == str(logs[0])
+    assert [s["label"] for s in config["inputs"]] == ["sub-01_ses-1", "sub-01_ses-2"]
+    summary = json.loads((logs[0] / "sub-01_ses-1_inputs.json").read_text())
+    assert (
+        summary["images"]["t1w"]["shape"] == [50, 59, 48] and summary["images"]["t1w"]["max"] > 100
+    )
+    assert (out / "sub-01" / "ses-1").is_dir() and (out / "sub-02").is_dir()
+    report = (out / "sub-01.html").read_text()
+    assert "sub-01_ses-2_desc-ADC_dwi.nii.gz" in report and "Contrasts used: FLAIR, ADC" in report
+    assert "No errors." in report and config["run_id"] in report
+    skipped = (out / "sub-03.html").read_text()
+    assert "Skipped: sub-03: no usable MRI contrast" in skipped
+    assert (out / "sub-03" / "log").is_dir()  # a skipped participant still gets its snapshot
+    assert validate(out).valid
+
+
+@pytest.mark.slow
+def test_failing_participant_does_not_stop_another(bids, tmp_path, capsys):
+    root = tmp_path / "bids"
+    shutil.copytree(bids, root)
+    _truncate_data(root / "sub-02" / "anat" / "sub-02_T2w.nii.gz")
+    out = tmp_path / "out"
+    code = main(
+        [str(root), str(out), "participant", "-w", str(tmp_path / "work"), "--plugin", "Linear",
+         "--skip-bids-validation", "--participant-label", "02", "01"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "sub-01: done" in err and "sub-02: failed" in err
+    assert (out / "sub-01.html").exists() and (out / "dataset_description.json").exists()
+    log = next((out / "sub-02" / "log").iterdir())
+    crashes = list(log.glob("crash-*.txt"))
+    assert len(crashes) == 1 and (log / "config.json").exists()
+    report = (out / "sub-02.html").read_text()
+    assert 'Status: <strong class="status-failed">failed' in report
+    assert "summarise_inputs" in report and "cannot read the t2w image" in report
+
+
+def test_stop_on_first_crash(bids, tmp_path):
+    root = tmp_path / "bids"
+    shutil.copytree(bids, root)
+    _truncate_data(root / "sub-01" / "ses-1" / "anat" / "sub-01_ses-1_T1w.nii.gz")
+    sessions = discover(root, participant_labels=["01", "02"])
+    outcomes = run_participant_level(
+        sessions=sessions, bids_dir=root, output_dir=tmp_path / "out", work_dir=tmp_path / "work",
+        run_id="20260101-000000_abcdef12", options=StageOptions(), plugin="Linear",
+        stop_on_first_crash=True,
+    )  # fmt: skip
+    assert [(o.subject, o.status) for o in outcomes] == [("01", "failed")]
+    assert (tmp_path / "out" / "sub-01.html").exists()
+
+
+def test_workflow_structure(bids):
+    sessions = discover(bids, participant_labels=["01"])
+    wf = init_single_subject_wf(
+        subject="01", sessions=sessions, output_dir=Path("/o"), log_dir=Path("/o/log"),
+        options=StageOptions(),
+    )  # fmt: skip
+    names = sorted(wf.list_node_names())
+    assert names == [
+        f"ses_{s}_wf.{n}" for s in (1, 2) for n in ("inputnode", "outputnode", "summarise_inputs")
+    ]
+    ses2 = wf.get_node("ses_2_wf")
+    assert ses2.get_node("inputnode").inputs.adc.endswith("_desc-ADC_dwi.nii.gz")
+    assert "contrasts: FLAIR, ADC" in methods_text(wf)
+
+
+def test_plugin_settings():
+    multi = plugin_settings("MultiProc", {"maxtasksperchild": 1}, nprocs=3, mem_gb=8.0)
+    assert multi == {
+        "plugin": "MultiProc",
+        "plugin_args": {
+            "maxtasksperchild": 1,
+            "n_procs": 3,
+            "memory_gb": 8.0,
+            "raise_insufficient": False,
+        },
+    }
+    assert plugin_settings("SLURM", {"sbatch_args": "-p x"}, nprocs=3, mem_gb=None) == {
+        "plugin": "SLURM",
+        "plugin_args": {"sbatch_args": "-p x"},
+    }

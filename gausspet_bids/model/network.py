@@ -26,8 +26,12 @@ class CoefficientNet(nn.Module):
 
     Input: [B, 2M + 1, D + 2h, H + 2h, W + 2h] (normalised contrasts times presence, presence
     channels, brain mask) padded by ``halo`` = h; output: coefficient channels [B, 3M + 1, D, H,
-    W] on the fine grid of the unpadded core. D, H, W must be multiples of ``stride``.
+    W] on the fine grid of the unpadded core. D, H, W must be multiples of ``stride``. The head's
+    output is multiplied by a fixed gain so that coefficients of order one are reached in few
+    optimiser steps (Adam's step size is bounded by its learning rate).
     """
+
+    OUTPUT_GAIN = 10.0
 
     def __init__(self, n_contrasts: int, *, channels: int = 24, depth: int = 5, stride: int = 4):
         super().__init__()
@@ -62,7 +66,7 @@ class CoefficientNet(nn.Module):
 
     def forward(self, padded: torch.Tensor) -> torch.Tensor:
         coarse = self.body(self.act(self.embed(padded)))
-        coarse = self.head(coarse)
+        coarse = self.head(coarse) * self.OUTPUT_GAIN
         fine = F.interpolate(
             coarse, scale_factor=self.stride, mode="trilinear", align_corners=False
         )
@@ -88,8 +92,9 @@ class GaussPET(nn.Module):
     """Coefficient network + K unrolled Gauss-Seidel sweeps.
 
     ``forward_tile`` takes a padded tile and returns the core's outputs; :mod:`tiling` handles
-    cutting and pasting. Forward coefficients a start near 1/M and offset b near 0 so that the
-    untrained model is a plain average of the normalised contrasts.
+    cutting and pasting. Forward coefficients a start near 1/M, offset b near 0, inverse slopes
+    c near 0 and offsets d near 1, so that the untrained model is a plain average of the
+    normalised contrasts (training moves b to the cohort's mean SUVR first).
     """
 
     def __init__(
@@ -101,7 +106,7 @@ class GaussPET(nn.Module):
         stride: int = 4,
         sweeps: int = 1,
         lam: float = 1.0,
-        mu: float = 1.0,
+        mu: float = 10.0,
     ):
         super().__init__()
         self.net = CoefficientNet(n_contrasts, channels=channels, depth=depth, stride=stride)
@@ -109,11 +114,21 @@ class GaussPET(nn.Module):
         self.lam = float(lam)
         self.mu = float(mu)
         with torch.no_grad():
-            self.net.head.weight.mul_(0.1)
+            self.net.head.weight.mul_(0.01)
             self.net.head.bias.zero_()
             m = n_contrasts
-            self.net.head.bias[:m] = 1.0 / m  # a
-            self.net.head.bias[m + 1 : 2 * m + 1] = 1.0  # c (inverse slope)
+            gain = self.net.OUTPUT_GAIN
+            self.net.head.bias[:m] = 1.0 / m / gain  # a: average of the normalised contrasts
+            self.net.head.bias[2 * m + 1 :] = (
+                1.0 / gain
+            )  # d: normalised contrasts sit near 1 (c = 0)
+
+    def set_mean_output(self, mean_pet: float) -> None:
+        """Start the offset b so that the untrained model outputs ``mean_pet`` on tissue near 1."""
+        with torch.no_grad():
+            self.net.head.bias[self.net.n_contrasts] = (
+                float(mean_pet) - 1.0
+            ) / self.net.OUTPUT_GAIN
 
     @property
     def halo(self) -> int:

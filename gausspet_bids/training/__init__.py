@@ -1,0 +1,1 @@
+"""Training: cohort loading, participant splits, losses, the training loop and its CLI."""

@@ -1,0 +1,166 @@
+"""``gausspet-train``: fit a GaussPET model on a paired MRI/PET cohort.
+
+Splits are by participant: the validation set (model selection, early stopping) is carved from
+``ROOT/train`` with the seed; ``ROOT/test`` is evaluated once, with the selected model, at the
+end and never used for selection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gausspet_bids.bids.atomic import write_json
+from gausspet_bids.model.checkpoint import load_model, to_device
+from gausspet_bids.training.cohort import (
+    available_contrasts,
+    cohort_grid,
+    load_subject,
+    split_participants,
+)
+from gausspet_bids.training.loop import TrainConfig, evaluate, train
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gausspet-train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "cohort", type=Path, help="folder with {train,test}/{MRI/<contrast>,PET,MASK}/N.nii.gz"
+    )
+    p.add_argument(
+        "output", type=Path, help="output folder (model.safetensors + .json, last.*, log.tsv)"
+    )
+    p.add_argument(
+        "--contrasts",
+        nargs="+",
+        default=None,
+        help="contrasts to use, in order (default: all in the cohort)",
+    )
+    p.add_argument(
+        "-K", "--sweeps", type=int, default=1, help="Gauss-Seidel sweeps K (0: plain forward model)"
+    )
+    p.add_argument("--lam", type=float, default=1.0, help="inverse-consistency weight lambda (> 0)")
+    p.add_argument("--mu", type=float, default=10.0, help="data weight mu on observed contrasts")
+    p.add_argument(
+        "--patches",
+        type=int,
+        choices=(1, 8, 64),
+        default=1,
+        help="train on 1, 8 or 64 tiles per volume",
+    )
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch", type=int, default=2, help="volumes (tiles) per optimiser step")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--channels", type=int, default=24, help="network width")
+    p.add_argument("--depth", type=int, default=5, help="3x3x3 convolutions on the coarse grid")
+    p.add_argument("--stride", type=int, default=4, help="coarse grid factor")
+    p.add_argument(
+        "--modality-dropout",
+        type=float,
+        default=0.5,
+        help="fraction of training samples given a random subset of contrasts",
+    )
+    p.add_argument("--validation-fraction", type=float, default=0.2)
+    p.add_argument("--patience", type=int, default=10, help="early stopping patience (epochs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="checkpoint to resume from (OUTPUT/last.safetensors)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no per-epoch progress lines")
+    return p
+
+
+def carve_validation(
+    participants: list[str], fraction: float, seed: int
+) -> tuple[list[str], list[str]]:
+    """Split participants into (train, validation) with a seeded permutation."""
+    if len(participants) < 2:
+        raise ValueError("need at least two training participants to carve a validation set")
+    n_val = min(len(participants) - 1, max(1, round(fraction * len(participants))))
+    order = np.random.default_rng(seed).permutation(len(participants))
+    val = sorted((participants[i] for i in order[:n_val]), key=lambda n: (len(n), n))
+    return [p for p in participants if p not in val], val
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    try:
+        to_device(args.device)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        contrasts = args.contrasts or available_contrasts(args.cohort)
+        participants = split_participants(args.cohort, "train")
+        if not participants:
+            raise FileNotFoundError(f"{args.cohort / 'train' / 'PET'}: no training images")
+        train_ids, val_ids = carve_validation(participants, args.validation_fraction, args.seed)
+        say(
+            f"loading {len(participants)} participants ({len(train_ids)} train, {len(val_ids)} validation), contrasts {contrasts}"
+        )
+        train_set = [load_subject(args.cohort, "train", p, contrasts) for p in train_ids]
+        val_set = [load_subject(args.cohort, "train", p, contrasts) for p in val_ids]
+        test_ids = split_participants(args.cohort, "test")
+        cfg = TrainConfig(
+            contrasts=contrasts,
+            sweeps=args.sweeps,
+            lam=args.lam,
+            mu=args.mu,
+            channels=args.channels,
+            depth=args.depth,
+            stride=args.stride,
+            patches=args.patches,
+            epochs=args.epochs,
+            batch=args.batch,
+            lr=args.lr,
+            seed=args.seed,
+            device=args.device,
+            modality_dropout=args.modality_dropout,
+            patience=args.patience,
+            data_summary={
+                "cohort": args.cohort.name,
+                "n_train": len(train_ids),
+                "n_validation": len(val_ids),
+                "n_test": len(test_ids),
+                "validation": val_ids,
+            },
+        )
+        best = train(
+            cfg,
+            train_set,
+            val_set,
+            cohort_grid(args.cohort),
+            args.output,
+            resume=args.resume,
+            progress=say,
+        )
+        if test_ids:
+            model, _ = load_model(best, args.device)
+            test_set = [load_subject(args.cohort, "test", p, contrasts) for p in test_ids]
+            test = evaluate(model, test_set, torch.device(args.device))
+            write_json(args.output / "test_metrics.json", {"n": len(test_ids), **test})
+            say(
+                f"test (reported once, not used for selection): L1 {test['l1']:.4f}  NCC {test['ncc']:.4f}"
+            )
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        print(f"gausspet-train: error: {err}", file=sys.stderr)
+        return 1
+    say(f"best model: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""The training loop: modality dropout, tiles, validation-based selection, TSV log, resume."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gausspet_bids.bids.atomic import write_json
+from gausspet_bids.model.checkpoint import load_checkpoint, save_checkpoint
+from gausspet_bids.model.network import GaussPET
+from gausspet_bids.model.normalisation import NORMALISATION
+from gausspet_bids.model.tiling import pad_input, padded_box, run_tiled, tile_boxes
+from gausspet_bids.preprocessing.model_grid import grid_to_dict
+from gausspet_bids.training.cohort import Subject
+from gausspet_bids.training.losses import masked_l1, total_loss
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (stored in the checkpoint metadata)."""
+
+    contrasts: list[str]
+    sweeps: int = 1
+    lam: float = 1.0
+    mu: float = 10.0
+    channels: int = 24
+    depth: int = 5
+    stride: int = 4
+    patches: int = 1
+    epochs: int = 20
+    batch: int = 2
+    lr: float = 2e-3
+    seed: int = 0
+    device: str = "cpu"
+    modality_dropout: float = 0.5
+    w_inverse: float = 0.1
+    w_smooth: float = 0.05
+    patience: int = 10
+    data_summary: dict = field(default_factory=dict)
+
+
+def sample_presence(available: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Tensor:
+    """Modality dropout: with probability ``rate`` drop each available contrast with probability
+    1/2 (keeping at least one); otherwise keep all, so full-protocol inputs stay the common case."""
+    drop = torch.rand((), generator=gen) < rate
+    keep = (
+        (torch.rand(available.shape, generator=gen) >= 0.5).float()
+        if drop
+        else torch.ones_like(available)
+    )
+    keep = keep * available
+    if keep.sum() == 0:
+        choices = torch.nonzero(available).flatten()
+        keep[choices[torch.randint(len(choices), (1,), generator=gen)]] = 1.0
+    return keep
+
+
+def evaluate(
+    model: GaussPET,
+    subjects: list[Subject],
+    device: torch.device,
+    presence: torch.Tensor | None = None,
+) -> dict:
+    """Whole-volume L1 and NCC in the brain mask, averaged over ``subjects``."""
+    model.eval()
+    l1s, nccs = [], []
+    with torch.no_grad():
+        for s in subjects:
+            p = (
+                (s.presence if presence is None else presence * s.presence)
+                .view(1, -1, 1, 1, 1)
+                .to(device)
+            )
+            mask = s.mask[None].to(device)
+            out = run_tiled(model, s.x[None].to(device), p, mask)
+            pred, target = out["pet"][mask > 0], s.pet[None].to(device)[mask > 0]
+            l1s.append(float(masked_l1(out["pet"], s.pet[None].to(device), mask)))
+            pc, tc = pred - pred.mean(), target - target.mean()
+            nccs.append(float((pc * tc).sum() / (pc.norm() * tc.norm()).clamp(min=1e-12)))
+    return {"l1": float(np.mean(l1s)), "ncc": float(np.mean(nccs))}
+
+
+def _tile_step(
+    model, s: Subject, presence, box, device, cfg: TrainConfig
+) -> tuple[torch.Tensor, dict]:
+    x, mask, pet = s.x[None].to(device), s.mask[None].to(device), s.pet[None].to(device)
+    p = presence.view(1, -1, 1, 1, 1).to(device)
+    padded = pad_input(model, x, p, mask)
+    core = (Ellipsis, *box)
+    out = model.forward_tile(padded[(Ellipsis, *padded_box(box, model.halo))], x[core] * p, p)
+    return total_loss(
+        out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth
+    )
+
+
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        for key, value in opt.state.get(p, {}).items():
+            tensors[f"opt.{i}.{key}"] = (
+                torch.as_tensor(value, dtype=torch.float32) if key == "step" else value
+            )
+    return tensors
+
+
+def _restore_optimizer(opt: torch.optim.Optimizer, extra: dict[str, torch.Tensor]) -> None:
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        state = {k.split(".")[-1]: v for k, v in extra.items() if k.startswith(f"opt.{i}.")}
+        if state:
+            opt.state[p] = {k: v.clone() for k, v in state.items()}
+
+
+def train(
+    cfg: TrainConfig,
+    train_set: list[Subject],
+    val_set: list[Subject],
+    grid: tuple[tuple[int, int, int], np.ndarray],
+    out_dir: Path,
+    *,
+    resume: Path | None = None,
+    progress=print,
+) -> Path:
+    """Train, keep the best-on-validation checkpoint as ``out_dir/model.safetensors``; return it.
+
+    Every epoch draws its shuffling, dropout and tiles from a generator seeded by (seed, epoch),
+    so a run is deterministic on CPU and a resumed run continues exactly where it stopped.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = torch.device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model = GaussPET(
+        len(cfg.contrasts),
+        channels=cfg.channels,
+        depth=cfg.depth,
+        stride=cfg.stride,
+        sweeps=cfg.sweeps,
+        lam=cfg.lam,
+        mu=cfg.mu,
+    ).to(device)
+    mean_pet = float(np.mean([float(s.pet.sum() / s.mask.sum()) for s in train_set]))
+    model.set_mean_output(mean_pet)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    meta = {
+        "name": out_dir.name,
+        "description": "GaussPET model trained with gausspet-train",
+        "contrasts": list(cfg.contrasts),
+        "normalisation": NORMALISATION,
+        "grid": grid_to_dict(*grid),
+        "training": {k: v for k, v in asdict(cfg).items() if k != "data_summary"},
+        "training_data": cfg.data_summary,
+    }
+    log_path = out_dir / "log.tsv"
+    start_epoch, best, stale = 0, float("inf"), 0
+    if resume is not None:
+        resumed, rmeta, extra = load_checkpoint(resume, cfg.device)
+        model.load_state_dict(resumed.state_dict())
+        _restore_optimizer(opt, extra)
+        start_epoch, best, stale = (
+            rmeta["state"]["epoch"],
+            rmeta["state"]["best_val_l1"],
+            rmeta["state"]["stale"],
+        )
+    elif log_path.exists():
+        log_path.unlink()
+    if not log_path.exists():
+        val = evaluate(model, val_set, device)
+        log_path.write_text(
+            "epoch\ttrain_loss\ttrain_l1\tval_l1\tval_ncc\tseconds\n"
+            f"0\tnan\tnan\t{val['l1']:.6f}\t{val['ncc']:.6f}\t0.0\n"
+        )
+        progress(f"epoch 0 (untrained)  val L1 {val['l1']:.4f}  val NCC {val['ncc']:.4f}")
+    shape = tuple(train_set[0].x.shape[1:])
+    boxes = tile_boxes(shape, cfg.patches, model.stride)
+    for epoch in range(start_epoch, cfg.epochs):
+        if stale >= cfg.patience:
+            progress(f"early stop: no validation improvement for {cfg.patience} epochs")
+            break
+        t0 = time.perf_counter()
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        model.train()
+        order = torch.randperm(len(train_set), generator=gen).tolist()
+        losses, l1s = [], []
+        for start in range(0, len(order), cfg.batch):
+            opt.zero_grad()
+            batch = order[start : start + cfg.batch]
+            for idx in batch:
+                s = train_set[idx]
+                presence = sample_presence(s.presence, cfg.modality_dropout, gen)
+                candidates = [b for b in boxes if s.mask[(0, *b)].any()]
+                box = candidates[int(torch.randint(len(candidates), (1,), generator=gen))]
+                loss, parts = _tile_step(model, s, presence, box, device, cfg)
+                (loss / len(batch)).backward()
+                losses.append(loss.item())
+                l1s.append(parts["l1"])
+            opt.step()
+        val = evaluate(model, val_set, device)
+        seconds = time.perf_counter() - t0
+        with open(log_path, "a") as log:
+            log.write(
+                f"{epoch + 1}\t{np.mean(losses):.6f}\t{np.mean(l1s):.6f}\t{val['l1']:.6f}\t{val['ncc']:.6f}\t{seconds:.1f}\n"
+            )
+        improved = val["l1"] < best
+        best, stale = (val["l1"], 0) if improved else (best, stale + 1)
+        progress(
+            f"epoch {epoch + 1}/{cfg.epochs}  loss {np.mean(losses):.4f}  train L1 {np.mean(l1s):.4f}  val L1 {val['l1']:.4f}  val NCC {val['ncc']:.4f}  {seconds:.0f}s"
+            + ("  *" if improved else "")
+        )
+        if improved:
+            save_checkpoint(
+                model,
+                out_dir / "model.safetensors",
+                {**meta, "validation_metrics": {**val, "epoch": epoch + 1}},
+            )
+        state = {"epoch": epoch + 1, "best_val_l1": best, "stale": stale}
+        save_checkpoint(
+            model,
+            out_dir / "last.safetensors",
+            {**meta, "state": state},
+            extra_tensors=_optimizer_tensors(opt),
+        )
+    write_json(
+        out_dir / "splits.json",
+        {
+            "train": [s.participant for s in train_set],
+            "validation": [s.participant for s in val_set],
+        },
+    )
+    return out_dir / "model.safetensors"

@@ -1,0 +1,47 @@
+"""A tiny synthetic paired cohort in the training layout (smooth tissue, PET linear in the MRI)."""
+
+import nibabel as nib
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+CONTRASTS = ("T1w", "T2w", "FLAIR", "DWI", "ADC")
+
+
+def write_cohort(root, n_train=6, n_test=2, shape=(32, 32, 32), seed=0):
+    rng = np.random.default_rng(seed)
+    zz, yy, xx = np.meshgrid(*[np.linspace(-1, 1, s) for s in shape], indexing="ij")
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i in range(1, n + 1):
+            mask = (zz**2 / 0.7 + yy**2 / 0.8 + xx**2 / 0.7) < 1
+            field = gaussian_filter(rng.normal(size=shape), 2)
+            gm = field > 0.5 * field.std()  # two "tissues", ~30 % "grey matter"
+            tissue = np.where(gm, 1.0, 0.0)
+            pet = np.where(mask, 1.0 + 0.8 * tissue + 0.2 * yy, 0.0)
+            images = {
+                "T1w": 300 * (1.2 - 0.4 * tissue),
+                "T2w": 500 * (0.8 + 0.4 * tissue),
+                "FLAIR": 200 * (0.9 + 0.2 * tissue),
+                "DWI": 100 * (1.0 + 0.1 * tissue),
+                "ADC": 800 * (1.0 - 0.1 * tissue),
+            }
+            for c, v in images.items():
+                v = v * (1 + 0.02 * rng.normal(size=shape)) * mask
+                (root / split / "MRI" / c).mkdir(parents=True, exist_ok=True)
+                nib.save(
+                    nib.Nifti1Image(v.astype(np.float32), affine),
+                    root / split / "MRI" / c / f"{i}.nii.gz",
+                )
+            for folder, v in (("PET", pet), ("MASK", mask)):
+                (root / split / folder).mkdir(parents=True, exist_ok=True)
+                nib.save(
+                    nib.Nifti1Image(v.astype(np.float32), affine),
+                    root / split / folder / f"{i}.nii.gz",
+                )
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_cohort(tmp_path_factory):
+    return write_cohort(tmp_path_factory.mktemp("cohort"))

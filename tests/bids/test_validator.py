@@ -1,4 +1,8 @@
 import shutil
+import subprocess
+import sys
+
+import pytest
 
 from gausspet_bids.bids.validator import find_validator, format_errors, parse_report, validate
 
@@ -46,3 +50,25 @@ def test_parse_report_splits_severities():
 
 def test_validator_is_installed_beside_python():
     assert find_validator().name == "bids-validator-deno"
+
+
+def _can_unshare_network() -> bool:
+    unshare = shutil.which("unshare")
+    if not unshare:
+        return False
+    return subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _can_unshare_network(), reason="needs `unshare -n` (root, Linux)")
+def test_validator_runs_without_network(tiny_bids):
+    """The schema is bundled: the validator gives the same answer with no network at all."""
+    code = (
+        "import sys; from gausspet_bids.bids.validator import validate; "
+        "r = validate(sys.argv[1]); print(len(r.errors), len(r.warnings))"
+    )
+    offline = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", code, str(tiny_bids)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    online = validate(tiny_bids)
+    assert offline.stdout.split() == ["0", str(len(online.warnings))]

@@ -5,6 +5,8 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,36 @@ def test_plugin_settings():
         "plugin": "SLURM",
         "plugin_args": {"sbatch_args": "-p x"},
     }
+
+
+@pytest.mark.slow
+def test_two_participants_at_once_into_one_output(bids, tmp_path):
+    """Two jobs (as a cluster array would run them) share OUTPUT_DIR without clobbering."""
+    out = tmp_path / "out"
+    jobs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gausspet_bids",
+                str(bids),
+                str(out),
+                "participant",
+                "--participant-label",
+                label,
+                "-w",
+                str(tmp_path / f"work{label}"),
+                "--plugin",
+                "Linear",
+                "--skip-bids-validation",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for label in ("01", "02")
+    ]
+    errors = [job.communicate(timeout=300)[1] for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0], errors
+    assert json.loads((out / "dataset_description.json").read_text())["DatasetType"] == "derivative"
+    assert (out / "sub-01.html").exists() and (out / "sub-02.html").exists()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".bidsignore"]

@@ -1,6 +1,6 @@
 """Shared pytest configuration and fixtures: small phantom cohorts (generated once per session).
 
-``small_phantom``: a ``--small`` BIDS cohort of 4 participants (seed 7) with ground truth:
+``small_phantom``: a ``--small`` BIDS cohort of 4 participants (seed 17) with ground truth:
 sub-001 stroke with every series and 4D PET, sub-002 control, sub-003 stroke without T1w (3D PET),
 sub-004 stroke with ses-1 and ses-2. ``small_aligned``: 8 participants in the aligned layout
 (6 train, 2 test). Both are read-only: copy before changing anything.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-SMALL_PHANTOM_SEED = 7
+SMALL_PHANTOM_SEED = 17
 SMALL_PHANTOM_N = 4
 
 

@@ -19,16 +19,14 @@ import pandas as pd
 
 from gausspet_bids.bids.atomic import save_nifti, write_text
 from gausspet_bids.phantom import mri, pet
-from gausspet_bids.phantom.bids_writer import lesion_ml
 from gausspet_bids.phantom.cohort import (
     CohortOptions,
-    clinical_scores,
     participant_rng,
     plan_cohort,
 )
 from gausspet_bids.phantom.geometry import ImageGrid
 from gausspet_bids.phantom.render import tissues_aligned
-from gausspet_bids.phantom.subject import make_subject
+from gausspet_bids.phantom.subject import lesion_ml, make_subject, subject_scores
 from gausspet_bids.phantom.tissue_bank import tissue_bank
 from gausspet_bids.preprocessing.model_grid import model_grid
 
@@ -91,8 +89,7 @@ def write_aligned_cohort(
         subject = make_subject(plan, seed, "small")
         volume = lesion_ml(subject)
         les = subject.lesion
-        nihss, mrs = clinical_scores(participant_rng(seed, plan.index, 2), volume,
-                                     les.territory if les else None, les.hemisphere if les else None)  # fmt: skip
+        nihss, mrs = subject_scores(subject, seed)
         number = plan.index + 1
         for key, data in aligned_images(subject, seed, grid).items():
             folder = out_dir / split / ("MRI/" + key if key in MRI_CHANNELS else key)

@@ -20,14 +20,19 @@ from gausspet_bids.phantom import mri, pet, sidecars
 from gausspet_bids.phantom.cohort import (
     CohortOptions,
     ParticipantPlan,
-    clinical_scores,
     participant_rng,
     plan_cohort,
 )
 from gausspet_bids.phantom.geometry import ImageGrid
 from gausspet_bids.phantom.ground_truth import write_session_truth
 from gausspet_bids.phantom.render import tissues_in_scanner
-from gausspet_bids.phantom.subject import SERIES_ORDER, SessionTruth, Subject, make_subject
+from gausspet_bids.phantom.subject import (
+    SERIES_ORDER,
+    SessionTruth,
+    Subject,
+    make_subject,
+    subject_scores,
+)
 from gausspet_bids.phantom.tissue_bank import tissue_bank
 
 LOG = logging.getLogger("gausspet.phantom")
@@ -66,14 +71,6 @@ def _float_image(data: np.ndarray, grid: ImageGrid) -> nib.Nifti1Image:
     img.set_qform(grid.affine, code=1)
     img.set_sform(grid.affine, code=1)
     return img
-
-
-def lesion_ml(subject: Subject) -> float:
-    """Core volume in the participant's own space (template volume x head-size Jacobian)."""
-    if subject.lesion is None:
-        return 0.0
-    jac = abs(np.linalg.det(np.linalg.inv(subject.deformation.linear[:3, :3])))
-    return subject.lesion.core_ml_template * jac
 
 
 def write_session(
@@ -153,12 +150,7 @@ def write_bids_cohort(
     rows, images, truth_rows = [], [], []
     for plan in plans:
         subject = make_subject(plan, seed, size)
-        nihss, mrs = clinical_scores(
-            participant_rng(seed, plan.index, 2),
-            lesion_ml(subject),
-            subject.lesion.territory if subject.lesion else None,
-            subject.lesion.hemisphere if subject.lesion else None,
-        )
+        nihss, mrs = subject_scores(subject, seed)
         for k, session in enumerate(subject.sessions):
             written, truth = write_session(subject, session, out_dir, truth_dir, seed, k)
             images += written

@@ -112,8 +112,11 @@ def _grow(
     if len(candidates) == 0:
         raise RuntimeError(f"atlas labels {labels} have no parenchyma on the template grid")
     # Seed away from the territory border (a deep voxel), so the lesion grows inside it.
-    depth = ndimage.distance_transform_edt(territory)
-    deep = candidates[depth[tuple(candidates.T)] >= np.percentile(depth[tuple(candidates.T)], 60)]
+    t_lo, t_hi = candidates.min(axis=0), candidates.max(axis=0) + 1
+    t_box = tuple(slice(a - 1, b + 1) for a, b in zip(t_lo, t_hi, strict=True))
+    depth = ndimage.distance_transform_edt(territory[t_box])
+    cand_depth = depth[tuple((candidates - t_lo + 1).T)]
+    deep = candidates[cand_depth >= np.percentile(cand_depth, 60)]
     seed = deep[rng.integers(len(deep))]
     res = bank.resolution_mm
     lo = np.maximum(seed - int(90 / res), 0)

@@ -96,8 +96,8 @@ def bias_field(
 
 def rician(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """Magnitude of the signal plus complex Gaussian noise of standard deviation ``sigma``."""
-    real = signal + rng.normal(0.0, sigma, size=signal.shape).astype(np.float32)
-    imag = rng.normal(0.0, sigma, size=signal.shape).astype(np.float32)
+    real = signal + np.float32(sigma) * rng.standard_normal(signal.shape, dtype=np.float32)
+    imag = np.float32(sigma) * rng.standard_normal(signal.shape, dtype=np.float32)
     return np.sqrt(real * real + imag * imag)
 
 

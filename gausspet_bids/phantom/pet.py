@@ -64,7 +64,7 @@ def pet_frames(
     for k in range(n_frames):
         drift = 1.0 + (0.03 * (k - (n_frames - 1) / 2.0) / 2.5 if n_frames > 1 else 0.0)
         noise = ndimage.gaussian_filter(
-            rng.standard_normal(noise_free.shape).astype(np.float32), 0.8
+            rng.standard_normal(noise_free.shape, dtype=np.float32), 0.8
         )
         noise /= max(float(noise.std()), 1e-6)
         sd = 0.05 * np.sqrt(n_frames) * np.sqrt(np.maximum(noise_free, 0.0) * cortex_suv)

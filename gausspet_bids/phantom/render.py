@@ -31,6 +31,8 @@ HEAD_LAYERS = (
     ("fat", 13.5),  # subcutaneous fat
     ("skin", 15.5),
 )
+ALIGNED_MARGIN_MM = 24.0  # aligned images: brain + skull/scalp that PET blur spills in
+HEAD_MARGIN_MM = 34.0  # scanner images: the whole head (<= 19 mm) + warp displacement
 TISSUES = ("gm", "wm", "csf", "meninges", "bone", "marrow", "muscle", "fat", "skin")
 
 
@@ -59,7 +61,7 @@ def tissues_at(subject: Subject, t: np.ndarray, s: np.ndarray, bank: TissueBank)
     wm = bank.wm.sample(t)
     csf = bank.csf.sample(t)
     outside = bank.outside_mm.sample(t, cval=200.0)
-    neck = bank.neck.sample(t)
+    neck = bank.neck.sample(t, sparse=True)
     labels = bank.territory.sample(t, order=0)
     atrophy = subject.deformation.atrophy
     if atrophy > 0:  # sulcal widening: grey matter next to CSF turns into CSF
@@ -82,8 +84,8 @@ def tissues_at(subject: Subject, t: np.ndarray, s: np.ndarray, bank: TissueBank)
             layer = layer * (1.0 - neck)
         fractions[name] += layer * rest
     if subject.lesion is not None:
-        core = subject.lesion.core.sample(t)
-        penumbra = subject.lesion.penumbra.sample(t)
+        core = subject.lesion.core.sample(t, sparse=True)
+        penumbra = subject.lesion.penumbra.sample(t, sparse=True)
         contra = np.isin(labels, subject.lesion.contralateral_cerebellum_labels)
     else:
         core = np.zeros_like(gm)
@@ -104,18 +106,51 @@ def tissues_at(subject: Subject, t: np.ndarray, s: np.ndarray, bank: TissueBank)
     return tissues
 
 
+def _scatter(inner: Tissues, near: np.ndarray) -> Tissues:
+    """Tissues of the points ``near`` placed into a full grid (air elsewhere)."""
+
+    def full(values: np.ndarray, fill: float = 0) -> np.ndarray:
+        out = np.full(near.shape, fill, dtype=values.dtype)
+        out[near] = values
+        return out
+
+    return Tissues(
+        fractions={k: full(v) for k, v in inner.fractions.items()},
+        deep=full(inner.deep),
+        cerebellum=full(inner.cerebellum),
+        contra_cerebellum=full(inner.contra_cerebellum),
+        territory=full(inner.territory),
+        core=full(inner.core),
+        penumbra=full(inner.penumbra),
+        regional=full(inner.regional, 1.0),
+        brain=full(inner.brain),
+    )
+
+
 def tissues_in_scanner(subject: Subject, acquisition: Acquisition, bank: TissueBank) -> Tissues:
-    """Tissues on an acquisition's grid in its scanner world (head pose applied)."""
-    world = acquisition.grid.world_points()
-    s = _apply(np.linalg.inv(acquisition.pose), world)
-    del world
-    t = subject.deformation.template_point(s)
-    return tissues_at(subject, t, s, bank)
+    """Tissues on an acquisition's grid in its scanner world (head pose applied).
+
+    Points farther than ``HEAD_MARGIN_MM`` from the brain (before the nonlinear warp) are air
+    and are not rendered.
+    """
+    s = _apply(np.linalg.inv(acquisition.pose), acquisition.grid.world_points())
+    rough = _apply(subject.deformation.linear, s)
+    near = bank.outside_mm.sample(rough, cval=200.0) <= HEAD_MARGIN_MM
+    del rough
+    s_near = s[:, near]
+    t = subject.deformation.template_point(s_near)
+    return _scatter(tissues_at(subject, t, s_near, bank), near)
 
 
 def tissues_aligned(subject: Subject, grid: ImageGrid, bank: TissueBank) -> Tissues:
-    """Tissues on a template-space grid as an affine registration to the template sees them."""
+    """Tissues on a template-space grid as an affine registration to the template sees them.
+
+    Only points within ``ALIGNED_MARGIN_MM`` of the template brain are rendered (the aligned
+    images are brain-masked; the margin keeps the skull and scalp that PET blur spills in).
+    """
     t_affine = grid.world_points()
-    s = _apply(np.linalg.inv(subject.deformation.linear), t_affine)
-    t = subject.deformation.nonlinear_template_point(t_affine)
-    return tissues_at(subject, t, s, bank)
+    near = bank.outside_mm.sample(t_affine, cval=200.0) <= ALIGNED_MARGIN_MM
+    pts = t_affine[:, near]
+    s = _apply(np.linalg.inv(subject.deformation.linear), pts)
+    t = subject.deformation.nonlinear_template_point(pts)
+    return _scatter(tissues_at(subject, t, s, bank), near)

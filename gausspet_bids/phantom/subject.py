@@ -10,7 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gausspet_bids.phantom.cohort import ParticipantPlan, SessionPlan, participant_rng
+from gausspet_bids.phantom.cohort import (
+    ParticipantPlan,
+    SessionPlan,
+    clinical_scores,
+    participant_rng,
+)
 from gausspet_bids.phantom.geometry import ImageGrid, image_grid, rigid
 from gausspet_bids.phantom.lesion import Lesion, draw_lesion
 from gausspet_bids.phantom.random_fields import (
@@ -46,7 +51,7 @@ class Uptake:
 
     cortex_suv: float  # global scale: cortical GM SUV at 30-60 min p.i.
     wm: float  # GM:WM 2.0-2.5 -> 0.40-0.50
-    deep: float  # striatum/thalamus relative to cortex, 1.0-1.2
+    deep: float  # striatum/thalamus relative to cortex, 1.05-1.25
     cerebellum: float  # 0.8-0.9
     csf: float  # 0.1-0.2
     regional: Field  # smooth +-5 % regional variation, subject mm
@@ -115,7 +120,7 @@ def make_subject(plan: ParticipantPlan, seed: int, size: str = "full") -> Subjec
     uptake = Uptake(
         cortex_suv=float(rng.uniform(6.0, 9.5)),
         wm=float(1.0 / rng.uniform(2.0, 2.5)),
-        deep=float(rng.uniform(1.0, 1.2)),
+        deep=float(rng.uniform(1.05, 1.25)),
         cerebellum=float(rng.uniform(0.8, 0.9)),
         csf=float(rng.uniform(0.1, 0.2)),
         regional=smooth_random_field(rng, 8.0, 25.0, 0.05)[0],
@@ -141,4 +146,23 @@ def make_subject(plan: ParticipantPlan, seed: int, size: str = "full") -> Subjec
         mri=mri,
         sessions=sessions,
         head_scale=float(rng.uniform(0.85, 1.2)),
+    )
+
+
+def lesion_ml(subject: Subject) -> float:
+    """Core volume in the participant's own space (template volume x head-size Jacobian)."""
+    if subject.lesion is None:
+        return 0.0
+    jac = abs(np.linalg.det(np.linalg.inv(subject.deformation.linear[:3, :3])))
+    return subject.lesion.core_ml_template * jac
+
+
+def subject_scores(subject: Subject, seed: int) -> tuple[int, int]:
+    """NIHSS and mRS of a participant (same values in every layout)."""
+    les = subject.lesion
+    return clinical_scores(
+        participant_rng(seed, subject.plan.index, 2),
+        lesion_ml(subject),
+        les.territory if les else None,
+        les.hemisphere if les else None,
     )

@@ -1,0 +1,57 @@
+"""The aligned training layout on the model grid."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+
+from gausspet_bids.preprocessing.model_grid import model_grid
+
+CHANNELS = ("MRI/T1w", "MRI/T2w", "MRI/FLAIR", "MRI/DWI", "MRI/ADC", "PET", "MASK")
+
+
+def test_layout_split_and_grid(small_aligned):
+    table = small_aligned.table
+    assert list(table.columns[:3]) == ["N", "participant", "split"]
+    assert {"age", "lesion_ml", "NIHSS", "mRS", "territory", "stage"} <= set(table.columns)
+    assert (table.split == "train").sum() == 6 and (table.split == "test").sum() == 2
+    shape, affine = model_grid()
+    for row in table.itertuples():
+        for channel in CHANNELS:
+            img = nib.load(small_aligned.root / row.split / channel / f"{row.N}.nii.gz")
+            assert img.shape == shape and np.allclose(img.affine, affine)
+
+
+def _load(root, row, channel):
+    return np.asanyarray(nib.load(root / row.split / channel / f"{row.N}.nii.gz").dataobj)
+
+
+def test_masked_not_normalised_with_physical_units(small_aligned):
+    root, table = small_aligned.root, small_aligned.table
+    t1_medians = []
+    for row in table.itertuples():
+        mask = _load(root, row, "MASK") > 0
+        assert 1.0e6 < mask.sum() * 8 < 2.0e6  # brain volume in mm^3 (1-2 litres)
+        for channel in CHANNELS[:-1]:
+            data = _load(root, row, channel)
+            assert np.all(data[~mask] == 0)
+        adc = _load(root, row, "MRI/ADC")[mask]
+        assert 0.6 < np.median(adc) < 1.3 and np.percentile(adc, 99) > 1.8  # 1e-3 mm^2/s, CSF high
+        suvr = _load(root, row, "PET")[mask]
+        assert 0.7 < np.median(suvr) < 1.5
+        t1_medians.append(np.median(_load(root, row, "MRI/T1w")[mask]))
+    assert max(t1_medians) / min(t1_medians) > 1.2  # scanner gain left in (not normalised)
+
+
+def test_acute_lesions_visible_on_aligned_dwi(small_aligned):
+    """Among acute stroke participants, the brightest DWI voxels exceed controls' brightest."""
+    root, table = small_aligned.root, small_aligned.table
+    controls = [r for r in table.itertuples() if r.group == "control"]
+    ratio = {}
+    for row in table.itertuples():
+        mask = _load(root, row, "MASK") > 0
+        dwi = _load(root, row, "MRI/DWI")[mask]
+        ratio[row.N] = np.percentile(dwi, 99.9) / np.median(dwi)
+    acute = [r for r in table.itertuples() if r.stage == "acute" and r.lesion_ml > 2]
+    assert controls and acute
+    assert min(ratio[r.N] for r in acute) > max(ratio[r.N] for r in controls)

@@ -1,13 +1,15 @@
-"""Hypometabolic region of a PET image.
+"""Hypometabolic region of a PET image (method and tuning in docs/metrics.md).
 
-Method (docs/metrics.md): each voxel is compared with its contralateral homologue. The
-homologue is found by a mirror transform fitted to the territory map itself -- the improper
-rotation + translation (Kabsch with determinant -1) that maps the centroid of every left atlas
-label onto the centroid of its right partner -- so no template registration or midline
-assumption is needed and it works in any space the dseg is in. A brain voxel is hypometabolic
-when its SUVR is below ``(1 - threshold)`` times the mirrored SUVR and the mirrored (healthy
-side) SUVR is at least ``min_reference_suvr`` (excludes CSF against CSF). Connected clusters
-(26-connectivity) smaller than ``min_cluster_ml`` are dropped.
+Each voxel is compared with its contralateral homologue. The homologue is found by a mirror
+transform fitted to the territory map itself -- the affine map that sends every left atlas
+label's centroid onto its right partner's and back -- so no template registration or midline
+assumption is needed and it works in any space the dseg is in. The PET is smoothed inside the
+brain mask, mirrored, and the healthy-side reference is the minimum of the mirrored image over
+a small neighbourhood, which makes the comparison robust to residual anatomical asymmetry (grey
+matter is never compared with the other side's white matter). A voxel is hypometabolic when its
+SUVR is below ``(1 - threshold)`` times that reference and the reference is at least
+``min_reference_suvr`` (excludes CSF against CSF). Connected clusters (26-connectivity) smaller
+than ``min_cluster_ml`` are dropped.
 
 Normative comparison: at group level each territory's mean SUVR is z-scored against the
 control participants (:func:`normative_z`).
@@ -23,9 +25,11 @@ from scipy import ndimage
 
 from gausspet_bids.metrics.territories import territory_map
 
-DEFAULT_THRESHOLD = 0.15
+DEFAULT_THRESHOLD = 0.20
 DEFAULT_MIN_CLUSTER_ML = 0.5
 DEFAULT_MIN_REFERENCE_SUVR = 0.35
+DEFAULT_SMOOTH_FWHM_MM = 12.0
+DEFAULT_REFERENCE_SIZE_MM = 10.0
 DEFAULT_Z_THRESHOLD = -2.0
 
 
@@ -39,10 +43,10 @@ def label_centroids(dseg: np.ndarray, affine: np.ndarray) -> dict[int, np.ndarra
 
 
 def mirror_transform(dseg: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """4x4 world transform (det -1) mapping left atlas labels onto their right homologues.
+    """4x4 world transform mapping left atlas labels onto their right homologues and back.
 
-    Least squares over label-pair centroids (odd label k, even label k + 1), Kabsch algorithm
-    with the determinant forced to -1. Needs at least 4 label pairs present.
+    Least-squares affine fit over label-pair centroids (odd label k, even label k + 1), both
+    directions at once, so the map is close to an involution. Needs at least 4 label pairs.
     """
     cents = label_centroids(np.asarray(dseg).astype(np.int64), affine)
     pairs = [(k, k + 1) for k in cents if k % 2 == 1 and (k + 1) in cents]
@@ -50,14 +54,20 @@ def mirror_transform(dseg: np.ndarray, affine: np.ndarray) -> np.ndarray:
         raise ValueError(f"territory map has only {len(pairs)} left/right label pairs; need 4")
     left = np.array([cents[a] for a, _ in pairs])
     right = np.array([cents[b] for _, b in pairs])
-    lc, rc = left.mean(0), right.mean(0)
-    u, _, vt = np.linalg.svd((left - lc).T @ (right - rc))
-    d = -np.sign(np.linalg.det(vt.T @ u.T)) or -1.0
-    rot = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    source, target = np.r_[left, right], np.r_[right, left]
+    coef, *_ = np.linalg.lstsq(np.c_[source, np.ones(len(source))], target, rcond=None)
     out = np.eye(4)
-    out[:3, :3] = rot
-    out[:3, 3] = rc - rot @ lc
+    out[:3, :3] = coef[:3].T
+    out[:3, 3] = coef[3]
     return out
+
+
+def smooth_in_mask(data: np.ndarray, mask: np.ndarray, sigma_vox) -> np.ndarray:
+    """Gaussian smoothing inside ``mask`` (normalised convolution: outside values never enter)."""
+    m = mask.astype(np.float64)
+    weight = ndimage.gaussian_filter(m, sigma_vox)
+    out = ndimage.gaussian_filter(data * m, sigma_vox) / np.maximum(weight, 1e-6)
+    return np.where(mask, out, 0.0)
 
 
 def mirror_image(data: np.ndarray, affine: np.ndarray, transform: np.ndarray) -> np.ndarray:
@@ -87,18 +97,26 @@ def hypometabolic_mask(
     threshold: float = DEFAULT_THRESHOLD,
     min_cluster_ml: float = DEFAULT_MIN_CLUSTER_ML,
     min_reference_suvr: float = DEFAULT_MIN_REFERENCE_SUVR,
+    smooth_fwhm_mm: float = DEFAULT_SMOOTH_FWHM_MM,
+    reference_size_mm: float = DEFAULT_REFERENCE_SIZE_MM,
 ) -> np.ndarray:
-    """Voxels at least ``threshold`` (fraction) below their contralateral homologue."""
+    """Voxels at least ``threshold`` (fraction) below their contralateral healthy reference."""
     pet = np.nan_to_num(np.asarray(pet, dtype=np.float64))
     brain = np.asarray(brain_mask) > 0
+    zooms = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))
+    sigma_vox = smooth_fwhm_mm / (2 * np.sqrt(2 * np.log(2))) / zooms
+    smoothed = smooth_in_mask(pet, brain, sigma_vox) if smooth_fwhm_mm > 0 else pet
     transform = mirror_transform(dseg, affine)
-    mirrored = mirror_image(pet, affine, transform)
+    mirrored = mirror_image(smoothed, affine, transform)
     mirrored_brain = mirror_image(brain.astype(float), affine, transform) > 0.5
+    size = [max(1, int(round(reference_size_mm / z)) | 1) for z in zooms]
+    reference = ndimage.minimum_filter(np.where(mirrored_brain, mirrored, np.inf), size=size)
+    reference[~np.isfinite(reference)] = 0.0
     candidate = (
         brain
         & mirrored_brain
-        & (mirrored >= min_reference_suvr)
-        & (pet < (1.0 - threshold) * mirrored)
+        & (reference >= min_reference_suvr)
+        & (smoothed < (1.0 - threshold) * reference)
     )
     voxel_ml = abs(np.linalg.det(affine[:3, :3])) / 1000.0
     return remove_small_clusters(candidate, int(np.ceil(min_cluster_ml / voxel_ml)))
@@ -182,8 +200,11 @@ def write_hypometabolism(
         "Sources": [str(pet_file), str(brain_mask_file), str(dseg_file)],
         "SpatialReference": _spatial_reference(Path(pet_file)),
         "Type": "Lesion",
-        "Method": "contralateral mirror comparison (mirror fitted to atlas label centroids)",
+        "Method": "contralateral mirror comparison (mirror fitted to atlas label centroids); "
+        "see gausspet docs/metrics.md",
         "Threshold": threshold,
+        "SmoothingFWHMmm": DEFAULT_SMOOTH_FWHM_MM,
+        "ReferenceSizeMm": DEFAULT_REFERENCE_SIZE_MM,
         "MinClusterMl": min_cluster_ml,
         "MinReferenceSUVR": min_reference_suvr,
         "VolumeMl": volumes,

@@ -243,14 +243,59 @@ def _pick(candidates, kind: str, ndim: tuple[int, ...], session: SessionInputs, 
     return chosen
 
 
-def _find_dwi(layout, base, filters, session, check):
+def _kinds() -> dict[str, tuple[dict, str]]:
+    """Input kind -> (its PyBIDS query, the --bids-filter-file key that refines it)."""
     from bids.layout import Query
 
-    query = {**base, "datatype": "dwi", "suffix": "dwi", "desc": Query.NONE}
+    return {
+        "t1w": ({"datatype": "anat", "suffix": "T1w"}, "t1w"),
+        "t2w": ({"datatype": "anat", "suffix": "T2w"}, "t2w"),
+        "flair": ({"datatype": "anat", "suffix": "FLAIR"}, "flair"),
+        "dwi": ({"datatype": "dwi", "suffix": "dwi", "desc": Query.NONE}, "dwi"),
+        "dwi_trace": ({"datatype": "dwi", "suffix": "dwi", "desc": "trace"}, "dwi"),
+        "adc": ({"datatype": "dwi", "suffix": "dwi", "desc": "ADC"}, "adc"),
+        "pet": ({"datatype": "pet", "suffix": "pet"}, "pet"),
+    }
+
+
+def index_candidates(
+    layout,
+    *,
+    subjects: list[str],
+    sessions: list[str] | None = None,
+    bids_filters: Mapping[str, Mapping] | None = None,
+) -> dict[tuple[str, str | None], dict[str, list]]:
+    """Candidate files per (subject, session) and input kind, in preference order.
+
+    One PyBIDS query per input kind for all participants (a query costs tens of ms, so
+    querying per session would dominate on large datasets).
+    """
+    filters = dict(bids_filters or {})
+    index: dict[tuple[str, str | None], dict[str, list]] = {}
+    for kind, (query, key) in _kinds().items():
+        base = {**query, "extension": NIFTI, "subject": subjects}
+        if sessions:
+            base["session"] = sessions
+        for bids_file in _query(layout, base, filters.get(key)):
+            where = (bids_file.entities["subject"], bids_file.entities.get("session"))
+            index.setdefault(where, {}).setdefault(kind, []).append(bids_file)
+    return index
+
+
+def _gradient_file(layout, path: str, extension: str) -> str | None:
+    """The .bval/.bvec of a DWI series: the sibling file, else one inherited from above."""
+    stem = path[: -len(".nii.gz")] if path.endswith(".nii.gz") else path[: -len(".nii")]
+    sibling = Path(stem + extension)
+    if sibling.is_file():
+        return str(sibling)
+    return layout.get_nearest(path, extension=extension, suffix="dwi")
+
+
+def _find_dwi(layout, candidates, session, check):
     with_gradients, gradients = [], {}
-    for bids_file in _query(layout, query, filters.get("dwi")):
-        bval = layout.get_nearest(bids_file.path, extension=".bval", suffix="dwi")
-        bvec = layout.get_nearest(bids_file.path, extension=".bvec", suffix="dwi")
+    for bids_file in candidates.get("dwi", []):
+        bval = _gradient_file(layout, bids_file.path, ".bval")
+        bvec = _gradient_file(layout, bids_file.path, ".bvec")
         if bval and bvec:
             with_gradients.append(bids_file)
             gradients[bids_file.path] = (bval, bvec)
@@ -263,9 +308,8 @@ def _find_dwi(layout, base, filters, session, check):
     if chosen:
         session.dwi = chosen.path
         session.dwi_bval, session.dwi_bvec = gradients[chosen.path]
-    for desc, attr, key in (("trace", "dwi_trace", "dwi"), ("ADC", "adc", "adc")):
-        query = {**base, "datatype": "dwi", "suffix": "dwi", "desc": desc}
-        maps = _query(layout, query, filters.get(key))
+    for desc, attr in (("trace", "dwi_trace"), ("ADC", "adc")):
+        maps = candidates.get(attr, [])
         if chosen and maps:
             for m in maps:
                 session.skipped.append(
@@ -279,10 +323,8 @@ def _find_dwi(layout, base, filters, session, check):
             setattr(session, attr, picked.path)
 
 
-def _find_pet(layout, base, filters, session, check):
-    for bids_file in _query(
-        layout, {**base, "datatype": "pet", "suffix": "pet"}, filters.get("pet")
-    ):
+def _find_pet(layout, candidates, session, check):
+    for bids_file in candidates.get("pet", []):
         meta, sidecar = read_sidecar(layout, bids_file.path)
         tracer = bids_file.entities.get("tracer") or meta.get("TracerName")
         if not is_fdg(tracer):
@@ -327,27 +369,20 @@ def discover_session(
     subject: str,
     session: str | None,
     *,
+    candidates: Mapping[str, list],
     accepted_contrasts: Iterable[str],
-    bids_filters: Mapping[str, Mapping] | None = None,
     check_data: bool = True,
 ) -> SessionInputs:
-    """Find and check the inputs of one participant/session in an indexed ``layout``."""
-    from bids.layout import Query
-
-    filters = dict(bids_filters or {})
+    """Check the candidates of one participant/session (from :func:`index_candidates`)."""
     found = SessionInputs(
         subject=subject, session=session, accepted_contrasts=list(accepted_contrasts)
     )
-    base = {"subject": subject, "session": session or Query.NONE, "extension": NIFTI}
-    for suffix, attr in (("T1w", "t1w"), ("T2w", "t2w"), ("FLAIR", "flair")):
-        candidates = _query(
-            layout, {**base, "datatype": "anat", "suffix": suffix}, filters.get(attr)
-        )
-        picked = _pick(candidates, suffix, (3,), found, check_data)
+    for kind, name in (("t1w", "T1w"), ("t2w", "T2w"), ("flair", "FLAIR")):
+        picked = _pick(candidates.get(kind, []), name, (3,), found, check_data)
         if picked:
-            setattr(found, attr, picked.path)
-    _find_dwi(layout, base, filters, found, check_data)
-    _find_pet(layout, base, filters, found, check_data)
+            setattr(found, kind, picked.path)
+    _find_dwi(layout, candidates, found, check_data)
+    _find_pet(layout, candidates, found, check_data)
     unused = [c for c in found.available_contrasts if c not in found.accepted_contrasts]
     if unused:
         found.notes.append(f"found but not used by the model: {', '.join(unused)}")
@@ -366,25 +401,27 @@ def discover(
 ) -> list[SessionInputs]:
     """Discover the inputs of every selected participant and session, in sorted order.
 
-    Sessions without any usable accepted contrast are returned too (``usable`` is False and
-    ``skip_reason`` says what is missing), so that callers can report them.
+    Participants and sessions are the ``sub-*``/``ses-*`` folders, so that one whose files
+    are all of other kinds is reported too. Sessions without any usable accepted contrast are
+    returned with ``usable`` False and ``skip_reason`` saying what is missing.
     """
     layout = layout or build_layout(bids_dir)
     accepted = list(accepted_contrasts)
-    subjects = sorted(participant_labels) if participant_labels else sorted(layout.get_subjects())
-    wanted_sessions = set(session_labels) if session_labels else None
+    subjects = sorted(participant_labels) if participant_labels else list_participants(bids_dir)
+    wanted = sorted(session_labels) if session_labels else None
+    index = index_candidates(layout, subjects=subjects, sessions=wanted, bids_filters=bids_filters)
     results = []
     for subject in subjects:
-        sessions = sorted(layout.get_sessions(subject=subject)) or [None]
+        sessions = list_sessions(bids_dir, [subject]) or [None]
         for session in sessions:
-            if wanted_sessions is not None and session not in wanted_sessions:
+            if wanted is not None and session not in wanted:
                 continue
             found = discover_session(
                 layout,
                 subject,
                 session,
+                candidates=index.get((subject, session), {}),
                 accepted_contrasts=accepted,
-                bids_filters=bids_filters,
                 check_data=check_data,
             )
             if found.usable:

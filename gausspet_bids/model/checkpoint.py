@@ -73,7 +73,7 @@ def save_checkpoint(
     meta = {
         **metadata,
         "format_version": FORMAT_VERSION,
-        "architecture": model.net.hyperparameters(),
+        "architecture": model.hyperparameters(),
         "sweeps": model.sweeps,
         "lam": model.lam,
         "mu": model.mu,
@@ -106,6 +106,7 @@ def build_model(meta: dict) -> GaussPET:
         channels=arch["channels"],
         depth=arch["depth"],
         stride=arch["stride"],
+        psf_sigma=arch.get("psf_sigma", 0.0),
         sweeps=meta["sweeps"],
         lam=meta["lam"],
         mu=meta["mu"],

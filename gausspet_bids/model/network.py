@@ -13,6 +13,8 @@ values the whole-volume pass sees, and its core output is identical.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from monai.networks.blocks import Convolution
@@ -89,12 +91,14 @@ def model_input(x: torch.Tensor, presence: torch.Tensor, mask: torch.Tensor) -> 
 
 
 class GaussPET(nn.Module):
-    """Coefficient network + K unrolled Gauss-Seidel sweeps.
+    """Coefficient network + K unrolled Gauss-Seidel sweeps + the PET point-spread function.
 
-    ``forward_tile`` takes a padded tile and returns the core's outputs; :mod:`tiling` handles
-    cutting and pasting. Forward coefficients a start near 1/M, offset b near 0, inverse slopes
-    c near 0 and offsets d near 1, so that the untrained model is a plain average of the
-    normalised contrasts (training moves b to the cohort's mean SUVR first).
+    The Gauss-Seidel solve gives a PET estimate at MRI sharpness; the output is that estimate
+    (inside the brain mask) convolved with a fixed isotropic Gaussian of ``psf_sigma`` voxels,
+    the scanner's resolution (0: none). ``forward_tile`` takes a padded tile and returns the
+    core's outputs; :mod:`tiling` cuts and pastes. Forward coefficients a start near 1/M,
+    offset b near 0, inverse slopes c near 0 and offsets d near 1, so that the untrained model
+    is a plain average of the normalised contrasts (training first sets b from the cohort).
     """
 
     def __init__(
@@ -107,21 +111,27 @@ class GaussPET(nn.Module):
         sweeps: int = 1,
         lam: float = 1.0,
         mu: float = 10.0,
+        psf_sigma: float = 0.0,
     ):
         super().__init__()
         self.net = CoefficientNet(n_contrasts, channels=channels, depth=depth, stride=stride)
         self.sweeps = int(sweeps)
         self.lam = float(lam)
         self.mu = float(mu)
+        self.psf_sigma = float(psf_sigma)
+        self.psf_radius = int(math.ceil(3.0 * self.psf_sigma)) if self.psf_sigma > 0 else 0
+        # the solve runs on the core plus a margin (whole strides) that the PSF reads from
+        self.margin = stride * int(math.ceil(self.psf_radius / stride))
+        taps = torch.arange(-self.psf_radius, self.psf_radius + 1, dtype=torch.float32)
+        kernel = torch.exp(-0.5 * (taps / max(self.psf_sigma, 1e-6)) ** 2)
+        self.register_buffer("psf_kernel", kernel / kernel.sum(), persistent=False)
         with torch.no_grad():
             self.net.head.weight.mul_(0.01)
             self.net.head.bias.zero_()
             m = n_contrasts
             gain = self.net.OUTPUT_GAIN
             self.net.head.bias[:m] = 1.0 / m / gain  # a: average of the normalised contrasts
-            self.net.head.bias[2 * m + 1 :] = (
-                1.0 / gain
-            )  # d: normalised contrasts sit near 1 (c = 0)
+            self.net.head.bias[2 * m + 1 :] = 1.0 / gain  # d: contrasts sit near 1 (c = 0)
 
     def set_mean_output(self, mean_pet: float) -> None:
         """Start the offset b so that the untrained model outputs ``mean_pet`` on tissue near 1."""
@@ -132,7 +142,8 @@ class GaussPET(nn.Module):
 
     @property
     def halo(self) -> int:
-        return self.net.halo
+        """Fine voxels of padding a tile needs on each side (network context + PSF margin)."""
+        return self.net.halo + self.margin
 
     @property
     def stride(self) -> int:
@@ -145,29 +156,46 @@ class GaussPET(nn.Module):
             a=raw[:, :m], b=raw[:, m : m + 1], c=raw[:, m + 1 : 2 * m + 1], d=raw[:, 2 * m + 1 :]
         )
 
-    def forward_tile(
-        self,
-        padded_input: torch.Tensor,
-        x: torch.Tensor,
-        presence: torch.Tensor,
-        sweeps: int | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """Outputs for one tile: ``padded_input`` carries the halo, ``x`` is the core's contrasts.
+    def point_spread(self, y: torch.Tensor) -> torch.Tensor:
+        """Separable Gaussian blur with valid padding (shrinks each side by the PSF radius)."""
+        k = self.psf_kernel.to(y.dtype)
+        n = k.numel()
+        for dim in (2, 3, 4):  # weighted sum of shifted views: cheaper than conv3d on CPU
+            length = y.shape[dim] - n + 1
+            y = sum(k[i] * y.narrow(dim, i, length) for i in range(n))
+        return y
 
-        Returns pet [B,1,...], x_hat [B,M,...], reliability [B,1,...] and the coefficient fields.
-        """
+    def forward_tile(
+        self, padded_input: torch.Tensor, presence: torch.Tensor, sweeps: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Outputs for the core of one tile; ``padded_input`` (see :func:`model_input`) carries
+        the halo. Returns pet [B,1,...], x_hat [B,M,...], reliability [B,1,...], a, b, c, d."""
+        m = self.net.n_contrasts
+        h = self.net.halo
+        inner = (Ellipsis, slice(h, -h), slice(h, -h), slice(h, -h))
+        x = padded_input[:, :m][inner]  # contrasts times presence, on core + margin
+        mask = padded_input[:, -1:][inner]
         coef = self.coefficients(padded_input)
         k = self.sweeps if sweeps is None else int(sweeps)
         y, x_hat = gauss_seidel(x, presence, coef, sweeps=k, lam=self.lam, mu=self.mu)
+        g = self.margin
+        core = (Ellipsis, slice(g, -g or None), slice(g, -g or None), slice(g, -g or None))
+        if self.psf_radius:
+            y = self.point_spread(y * mask)
+            r = self.margin - self.psf_radius
+            y = y[(Ellipsis, slice(r, -r or None), slice(r, -r or None), slice(r, -r or None))]
+        else:
+            y = y[core]
+        x, x_hat = x[core], x_hat[core]
         return {
             "pet": y,
             "x_hat": x_hat,
             "reliability": inverse_consistency(x_hat, x, presence),
-            "a": coef.a,
-            "b": coef.b,
-            "c": coef.c,
-            "d": coef.d,
+            "a": coef.a[core],
+            "b": coef.b[core],
+            "c": coef.c[core],
+            "d": coef.d[core],
         }
 
     def hyperparameters(self) -> dict:
-        return {**self.net.hyperparameters(), "sweeps": self.sweeps, "lam": self.lam, "mu": self.mu}
+        return {**self.net.hyperparameters(), "psf_sigma": self.psf_sigma}

@@ -51,6 +51,18 @@ def tile_boxes(
     ]
 
 
+def mask_box(mask: torch.Tensor, stride: int) -> tuple[slice, slice, slice]:
+    """Bounding box of a [D, H, W] mask grown outward to whole strides (a valid single tile)."""
+    box = []
+    for dim in range(3):
+        others = tuple(d for d in range(3) if d != dim)
+        idx = torch.nonzero(mask.amax(dim=others) > 0).flatten()
+        start = (int(idx[0]) // stride) * stride
+        stop = min(-(-(int(idx[-1]) + 1) // stride) * stride, mask.shape[dim])
+        box.append(slice(start, stop))
+    return tuple(box)
+
+
 def padded_box(core: tuple[slice, slice, slice], halo: int) -> tuple[slice, ...]:
     """The same box in the padded volume, grown by the halo on every side."""
     return tuple(slice(s.start, s.stop + 2 * halo) for s in core)
@@ -82,7 +94,7 @@ def run_tiled(
     outputs: dict[str, torch.Tensor] = {}
     for core in tile_boxes(tuple(x.shape[2:]), n_tiles, model.stride):
         box = (Ellipsis, *padded_box(core, model.halo))
-        tile = model.forward_tile(padded[box], x[(Ellipsis, *core)], presence, sweeps=sweeps)
+        tile = model.forward_tile(padded[box], presence, sweeps=sweeps)
         if n_tiles == 1:
             return tile
         for key, value in tile.items():

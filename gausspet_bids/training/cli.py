@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=5, help="3x3x3 convolutions on the coarse grid")
     p.add_argument("--stride", type=int, default=4, help="coarse grid factor")
     p.add_argument(
+        "--psf-fwhm-mm",
+        type=float,
+        default=5.5,
+        help="PET resolution applied to the output (0: none)",
+    )
+    p.add_argument(
         "--modality-dropout",
         type=float,
         default=0.5,
@@ -114,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         train_set = [load_subject(args.cohort, "train", p, contrasts) for p in train_ids]
         val_set = [load_subject(args.cohort, "train", p, contrasts) for p in val_ids]
         test_ids = split_participants(args.cohort, "test")
+        grid = cohort_grid(args.cohort)
+        voxel_mm = float(np.abs(grid[1][:3, :3]).sum(0).mean())
+        psf_sigma = args.psf_fwhm_mm / (2.0 * np.sqrt(2.0 * np.log(2.0))) / voxel_mm
         cfg = TrainConfig(
             contrasts=contrasts,
             sweeps=args.sweeps,
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             channels=args.channels,
             depth=args.depth,
             stride=args.stride,
+            psf_sigma=float(psf_sigma),
             patches=args.patches,
             epochs=args.epochs,
             batch=args.batch,
@@ -142,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg,
             train_set,
             val_set,
-            cohort_grid(args.cohort),
+            grid,
             args.output,
             resume=args.resume,
             progress=say,

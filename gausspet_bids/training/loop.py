@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from gausspet_bids.bids.atomic import write_json
 from gausspet_bids.model.checkpoint import load_checkpoint, save_checkpoint
 from gausspet_bids.model.network import GaussPET
 from gausspet_bids.model.normalisation import NORMALISATION
-from gausspet_bids.model.tiling import pad_input, padded_box, run_tiled, tile_boxes
+from gausspet_bids.model.tiling import mask_box, pad_input, padded_box, run_tiled, tile_boxes
 from gausspet_bids.preprocessing.model_grid import grid_to_dict
 from gausspet_bids.training.cohort import Subject
 from gausspet_bids.training.losses import masked_l1, total_loss
@@ -30,6 +31,7 @@ class TrainConfig:
     channels: int = 24
     depth: int = 5
     stride: int = 4
+    psf_sigma: float = 0.0
     patches: int = 1
     epochs: int = 20
     batch: int = 2
@@ -91,7 +93,7 @@ def _tile_step(
     p = presence.view(1, -1, 1, 1, 1).to(device)
     padded = pad_input(model, x, p, mask)
     core = (Ellipsis, *box)
-    out = model.forward_tile(padded[(Ellipsis, *padded_box(box, model.halo))], x[core] * p, p)
+    out = model.forward_tile(padded[(Ellipsis, *padded_box(box, model.halo))], p)
     return total_loss(
         out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth
     )
@@ -138,6 +140,7 @@ def train(
         channels=cfg.channels,
         depth=cfg.depth,
         stride=cfg.stride,
+        psf_sigma=cfg.psf_sigma,
         sweeps=cfg.sweeps,
         lam=cfg.lam,
         mu=cfg.mu,
@@ -183,6 +186,8 @@ def train(
         t0 = time.perf_counter()
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         model.train()
+        for group in opt.param_groups:  # cosine decay over the planned epochs
+            group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(cfg.epochs, 1)))
         order = torch.randperm(len(train_set), generator=gen).tolist()
         losses, l1s = [], []
         for start in range(0, len(order), cfg.batch):
@@ -191,8 +196,11 @@ def train(
             for idx in batch:
                 s = train_set[idx]
                 presence = sample_presence(s.presence, cfg.modality_dropout, gen)
-                candidates = [b for b in boxes if s.mask[(0, *b)].any()]
-                box = candidates[int(torch.randint(len(candidates), (1,), generator=gen))]
+                if cfg.patches == 1:  # the whole volume, cropped to the brain (same result)
+                    box = mask_box(s.mask[0], model.stride)
+                else:
+                    candidates = [b for b in boxes if s.mask[(0, *b)].any()]
+                    box = candidates[int(torch.randint(len(candidates), (1,), generator=gen))]
                 loss, parts = _tile_step(model, s, presence, box, device, cfg)
                 (loss / len(batch)).backward()
                 losses.append(loss.item())

@@ -43,9 +43,9 @@ def test_shapes_and_gradients():
     assert sum(g.abs().sum() for g in grads) > 0
 
 
-@pytest.mark.parametrize("n_tiles", [8, 64])
-def test_tiling_does_not_change_result(n_tiles):
-    model = small_model(sweeps=3).eval()
+@pytest.mark.parametrize("n_tiles,psf_sigma", [(8, 0.0), (8, 1.2), (64, 1.2)])
+def test_tiling_does_not_change_result(n_tiles, psf_sigma):
+    model = small_model(sweeps=3, psf_sigma=psf_sigma).eval()
     x, p, mask = smooth_inputs(seed=1)
     with torch.no_grad():
         whole = run_tiled(model, x, p, mask, n_tiles=1)
@@ -84,3 +84,18 @@ def test_tile_bounds_follow_stride():
         tile_boxes((32, 32, 32), 6, 4)
     with pytest.raises(ValueError, match="multiple"):
         axis_bounds(30, 2, 4)
+
+
+def test_mask_box_crop_gives_same_core():
+    from gausspet_bids.model.tiling import mask_box, pad_input, padded_box
+
+    model = small_model(sweeps=1, psf_sigma=1.0).eval()
+    x, p, mask = smooth_inputs(seed=4)
+    box = mask_box(mask[0, 0], model.stride)
+    assert all(s.start % 4 == 0 and s.stop % 4 == 0 for s in box)
+    assert mask[(0, 0, *box)].sum() == mask.sum()
+    with torch.no_grad():
+        whole = run_tiled(model, x, p, mask)["pet"]
+        padded = pad_input(model, x, p, mask)
+        crop = model.forward_tile(padded[(Ellipsis, *padded_box(box, model.halo))], p)["pet"]
+    assert torch.allclose(crop, whole[(Ellipsis, *box)], atol=1e-6)

@@ -18,7 +18,9 @@ def write_cohort(root, n_train=6, n_test=2, shape=(32, 32, 32), seed=0):
             field = gaussian_filter(rng.normal(size=shape), 2)
             gm = field > 0.5 * field.std()  # two "tissues", ~30 % "grey matter"
             tissue = np.where(gm, 1.0, 0.0)
-            pet = np.where(mask, 1.0 + 0.8 * tissue + 0.2 * yy, 0.0)
+            pet = gaussian_filter(
+                np.where(mask, 1.0 + 0.8 * tissue + 0.2 * yy, 0.0), 1.17
+            )  # 5.5 mm PSF
             images = {
                 "T1w": 300 * (1.2 - 0.4 * tissue),
                 "T2w": 500 * (0.8 + 0.4 * tissue),

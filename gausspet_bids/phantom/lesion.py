@@ -130,8 +130,14 @@ def _grow(
     noise = smooth_random_field(rng, 4.0, max(4.0, radius / 2.0), 0.35 * radius)[0]
     pts = bank.gm.affine[:3, :3] @ (grid.reshape(3, -1) + lo[:, None]) + bank.gm.affine[:3, 3:4]
     centre = bank.gm.affine[:3, :3] @ seed + bank.gm.affine[:3, 3]
-    dist = dist + noise.sample((pts - centre[:, None]).reshape(grid.shape))
-    inside = territory[box]
+    rel = (pts - centre[:, None]).reshape(grid.shape)
+    dist = dist + noise.sample(rel)
+    # Territory borders are not sharp planes: blur the atlas border and perturb it (~3 mm).
+    wobble = smooth_random_field(rng, 4.0, 6.0, 0.25)[0].sample(rel)
+    soft = ndimage.gaussian_filter(
+        np.isin(bank.territory.data[box], labels).astype(np.float32), 3.0 / res
+    )
+    inside = ((soft + wobble) > 0.5) & parenchyma[box]
     n_voxels = max(1, int(round(volume_ml * 1000.0 / res**3)))
     order = np.sort(dist[inside])
     threshold = order[min(n_voxels, len(order)) - 1]
@@ -143,6 +149,6 @@ def _grow(
     pen_box = (near & brain & (dist <= threshold + margin_mm) & (core_box == 0)).astype(np.float32)
     core = np.zeros_like(bank.gm.data)
     penumbra = np.zeros_like(bank.gm.data)
-    core[box] = ndimage.gaussian_filter(core_box, 0.5)
-    penumbra[box] = ndimage.gaussian_filter(pen_box, 0.5) * (1.0 - core[box])
+    core[box] = ndimage.gaussian_filter(core_box, 0.7)
+    penumbra[box] = ndimage.gaussian_filter(pen_box, 0.7) * (1.0 - core[box])
     return core, np.clip(penumbra, 0.0, 1.0)

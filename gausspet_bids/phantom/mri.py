@@ -29,7 +29,7 @@ TISSUE_ADC = {"gm": 0.85, "wm": 0.72, "csf": 3.0, "meninges": 1.5, "bone": 0.3,
 # subacute = vasogenic oedema (FLAIR/T2 bright, ADC pseudo-normal), chronic = gliosis and tissue
 # loss (FLAIR bright, T1 dark, ADC high).
 LESION_SIGNAL = {
-    "acute": {"T1w": 0.55, "T2w": 0.78, "FLAIR": 0.9, "dwi": 0.8, "adc": 0.42},
+    "acute": {"T1w": 0.72, "T2w": 0.7, "FLAIR": 0.85, "dwi": 0.8, "adc": 0.42},
     "subacute": {"T1w": 0.45, "T2w": 0.9, "FLAIR": 1.25, "dwi": 0.9, "adc": 0.8},
     "chronic": {"T1w": 0.3, "T2w": 0.95, "FLAIR": 1.15, "dwi": 0.95, "adc": 1.6},
 }

@@ -124,6 +124,55 @@ def plot_overlay(background, overlay, out_png: Path, title: str, kind: str = "ro
     return _save(fig, Path(out_png))
 
 
+CAPTIONS = {
+    "brainmask": ("Brain mask", "Brain mask (green) over the reference image: check the extraction."),
+    "registration": ("Co-registration", "Real PET with the MRI brain mask (green): the outline "
+                     "should follow the PET brain edge."),
+    "comparison": ("Synthetic vs real PET", "Synthetic PET, real PET (same SUVR scale) and their "
+                   "absolute difference."),
+    "synthetic": ("Synthetic PET", "Synthetic FDG-PET (SUVR)."),
+    "territories": ("Vascular territories", "Arterial territory atlas (Liu et al. 2023) brought "
+                    "to the participant."),
+    "hypometabolism": ("Hypometabolic region", "Voxels at least 20 % below the contralateral "
+                       "healthy reference (docs/metrics.md)."),
+    "reliability": ("Reliability", "Inverse-consistency residual of the model: high values mark "
+                    "voxels where the synthesis is less reliable."),
+}  # fmt: skip
+
+
+def _with_caption(path: Path, key: str, title: str | None = None) -> Path:
+    """Write the figure's ``.json`` caption sidecar read by the participant report."""
+    from gausspet_bids.bids.atomic import write_json
+
+    default_title, caption = CAPTIONS.get(key, (key, ""))
+    if key not in CAPTIONS:
+        caption = (
+            "Coefficient map of the structured linear model: how strongly this input drives uptake."
+        )
+    write_json(path.with_suffix(".json"), {"title": title or default_title, "caption": caption,
+                                           "section": "scoring"})  # fmt: skip
+    return path
+
+
+def _coefficient_volumes(files: Sequence[str | Path]) -> list[tuple[str, nib.Nifti1Image]]:
+    """(name, 3D image) for every coefficient map; a 4D file gives one per volume. The name is
+    the file's ``desc`` label (alphanumeric), numbered for 4D files."""
+    out = []
+    for k, file in enumerate(files):
+        img = _load(file)
+        name = Path(str(file)).name.split("_desc-")[-1].split("_")[0]
+        name = name if name.isalnum() and "_desc-" in Path(str(file)).name else f"coef{k}"
+        if img.ndim == 4:
+            data = np.asanyarray(img.dataobj)
+            out += [
+                (f"{name}{j}", nib.Nifti1Image(data[..., j], img.affine))
+                for j in range(data.shape[3])
+            ]
+        else:
+            out.append((name, img))
+    return out
+
+
 def participant_figures(
     *,
     output_dir: Path | str,
@@ -139,36 +188,39 @@ def participant_figures(
     coefficient_maps: Sequence[str | Path] = (),
     reliability_map: str | Path | None = None,
 ) -> list[Path]:
-    """Write every participant figure the given inputs allow; return their paths."""
+    """Write every participant figure the given inputs allow (PNG + caption JSON); return the
+    PNG paths."""
 
     def path(desc: str, suffix: str = "pet") -> Path:
         return figure_path(output_dir, subject, session, desc, suffix)
 
     bg = reference_image or synthetic_pet
-    out = [plot_overlay(bg, brain_mask, path("brainmask", "mask"), "brain mask", kind="contour")]
+    out = [_with_caption(plot_overlay(bg, brain_mask, path("brainmask", "mask"), "brain mask",
+                                      kind="contour"), "brainmask")]  # fmt: skip
     if real_pet:
-        out.append(plot_pet_comparison(synthetic_pet, real_pet, path("comparison"), brain_mask))
-        out.append(plot_overlay(real_pet, brain_mask, path("registration", "mask"),
-                                "real PET with brain mask (co-registration)", kind="contour"))  # fmt: skip
+        out.append(_with_caption(plot_pet_comparison(synthetic_pet, real_pet, path("comparison"),
+                                                     brain_mask), "comparison"))  # fmt: skip
+        out.append(_with_caption(plot_overlay(real_pet, brain_mask, path("registration", "mask"),
+                                              "real PET with brain mask", kind="contour"),
+                                 "registration"))  # fmt: skip
     else:
-        out.append(
-            plot_map(synthetic_pet, path("synthetic"), "synthetic PET (SUVR)", mask=brain_mask)
-        )
-    out.append(
-        plot_overlay(bg, territory_dseg, path("territories", "dseg"), "vascular territories")
-    )
+        out.append(_with_caption(plot_map(synthetic_pet, path("synthetic"), "synthetic PET (SUVR)",
+                                          mask=brain_mask), "synthetic"))  # fmt: skip
+    out.append(_with_caption(plot_overlay(bg, territory_dseg, path("territories", "dseg"),
+                                          "vascular territories"), "territories"))  # fmt: skip
     if hypo_synthetic:
         contours = [(hypo_synthetic, "cyan")] + ([(hypo_real, "magenta")] if hypo_real else [])
         title = "hypometabolic region: synthetic (cyan)" + (", real (magenta)" if hypo_real else "")
-        out.append(plot_overlay(synthetic_pet, brain_mask, path("hypometabolism", "mask"), title,
-                                kind="contour", contours=contours))  # fmt: skip
-    for k, cmap in enumerate(coefficient_maps):
-        name = Path(str(cmap)).name.split("_desc-")[-1].split("_")[0]
-        out.append(plot_map(cmap, path(f"coef{k}" if not name.isalnum() else name), f"coefficient map {name}",
-                            symmetric=True, mask=brain_mask))  # fmt: skip
+        out.append(_with_caption(plot_overlay(synthetic_pet, brain_mask, path("hypometabolism", "mask"),
+                                              title, kind="contour", contours=contours),
+                                 "hypometabolism", title))  # fmt: skip
+    for k, (name, img) in enumerate(_coefficient_volumes(coefficient_maps)):
+        out.append(_with_caption(plot_map(img, path(name), f"coefficient map {name}", symmetric=True,
+                                          mask=brain_mask), f"coef{k}", f"Coefficient map {name}"))  # fmt: skip
     if reliability_map:
-        out.append(plot_map(reliability_map, path("reliability"), "inverse-consistency residual "
-                            "(reliability: low is good)", cmap="viridis", mask=brain_mask))  # fmt: skip
+        out.append(_with_caption(plot_map(reliability_map, path("reliability"),
+                                          "inverse-consistency residual (low is good)",
+                                          cmap="viridis", mask=brain_mask), "reliability"))  # fmt: skip
     return out
 
 
@@ -182,7 +234,7 @@ def svg_string(fig) -> str:
     return text[text.index("<svg") :]
 
 
-def _scatter(ax, x, y, urls, labels, **kw):
+def _scatter(ax, x, y, urls, **kw):
     points = ax.scatter(x, y, s=14, alpha=0.8, **kw)
     points.set_urls(list(urls))
     points.set_gid("points")
@@ -199,7 +251,7 @@ def distribution_svg(values: dict[str, np.ndarray], urls: Sequence[str], title: 
         ok = np.isfinite(v)
         ax.boxplot(v[ok], widths=0.5, showfliers=False)
         jitter = 1 + rng.uniform(-0.15, 0.15, v.size)
-        _scatter(ax, jitter[ok], v[ok], np.asarray(urls)[ok], None, color="tab:blue")
+        _scatter(ax, jitter[ok], v[ok], np.asarray(urls)[ok], color="tab:blue")
         ax.set_xticks([])
         ax.set_title(name, fontsize=9)
     fig.suptitle(title, fontsize=10)
@@ -223,7 +275,7 @@ def agreement_svg(panels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], 
                 x, y = (syn[sel] + real[sel]) / 2, syn[sel] - real[sel]
             else:
                 x, y = real[sel], syn[sel]
-            _scatter(ax, x, y, urls[sel], None, color=colour, label="left" if side else "right")
+            _scatter(ax, x, y, urls[sel], color=colour, label="left" if side else "right")
         ok = np.isfinite(syn) & np.isfinite(real)
         if ok.sum() > 1 and bland_altman:
             d = syn[ok] - real[ok]
@@ -255,7 +307,7 @@ def clinical_svg(
         for j, (sname, score) in enumerate(scores.items()):
             ax = axes[i, j]
             ok = np.isfinite(vol) & np.isfinite(score)
-            _scatter(ax, score[ok], vol[ok], urls[ok], None, color="tab:red")
+            _scatter(ax, score[ok], vol[ok], urls[ok], color="tab:red")
             ax.set_xlabel(sname, fontsize=8)
             ax.set_ylabel(f"{vname} hypometabolic volume (ml)", fontsize=8)
             ax.set_title(f"{vname} vs {sname} (n = {int(ok.sum())})", fontsize=9)

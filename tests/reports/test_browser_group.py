@@ -99,15 +99,19 @@ def test_participant_figures_load_in_chromium(tmp_path):
                       ("hypo", dseg == 9)):  # fmt: skip
         files[key] = tmp_path / f"{key}.nii.gz"
         nib.save(nib.Nifti1Image(data.astype(np.float32), affine), files[key])
+    files["coef"] = tmp_path / "sub-01_desc-coef_pet.nii.gz"  # 4D: one map per input contrast
+    nib.save(nib.Nifti1Image(np.stack([real, -real], -1).astype(np.float32), affine), files["coef"])
     pngs = participant_figures(
         output_dir=tmp_path / "out", subject="01", session=None, synthetic_pet=files["syn"],
         brain_mask=files["mask"], territory_dseg=files["dseg"], real_pet=files["real"],
-        hypo_synthetic=files["hypo"], hypo_real=files["hypo"], coefficient_maps=[files["syn"]],
+        hypo_synthetic=files["hypo"], hypo_real=files["hypo"], coefficient_maps=[files["coef"]],
         reliability_map=files["real"],
     )  # fmt: skip
-    assert len(pngs) == 7
+    assert len(pngs) == 8 and [p.name for p in pngs if "coef" in p.name] == [
+        "sub-01_desc-coef0_pet.png", "sub-01_desc-coef1_pet.png"]  # fmt: skip
+    assert all(json.loads(p.with_suffix(".json").read_text())["caption"] for p in pngs)
     page = tmp_path / "out" / "figures.html"
     page.write_text("<html><body>" + "".join(
         f'<img src="{p.relative_to(page.parent)}">' for p in pngs) + "</body></html>")  # fmt: skip
     result = check_page(page, tmp_path)
-    assert len(result["imgs"]) == 7 and all(ok for _, ok in result["imgs"])
+    assert len(result["imgs"]) == 8 and all(ok for _, ok in result["imgs"])

@@ -51,8 +51,9 @@ def _cuts(img: nib.Nifti1Image, mask=None) -> list[float]:
 
 def _robust_max(img: nib.Nifti1Image) -> float:
     data = np.asanyarray(img.dataobj)
-    finite = data[np.isfinite(data) & (data != 0)]
-    return float(np.percentile(finite, 99.5)) if finite.size else 1.0
+    finite = np.abs(data[np.isfinite(data) & (data != 0)])
+    top = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+    return top if top > 0 else 1.0
 
 
 def figure_path(output_dir, subject: str, session: str | None, desc: str, suffix: str) -> Path:

@@ -61,29 +61,33 @@ def sample_presence(available: torch.Tensor, rate: float, gen: torch.Generator) 
     return keep
 
 
-def evaluate(
-    model: GaussPET,
-    subjects: list[Subject],
-    device: torch.device,
-    presence: torch.Tensor | None = None,
-) -> dict:
-    """Whole-volume L1 and NCC in the brain mask, averaged over ``subjects``."""
-    model.eval()
+def evaluate_predictions(predictions: list[torch.Tensor], subjects: list[Subject]) -> dict:
+    """Mean L1 and NCC in the brain mask of predicted PET volumes against ``subjects``' PET."""
     l1s, nccs = [], []
-    with torch.no_grad():
-        for s in subjects:
-            p = (
-                (s.presence if presence is None else presence * s.presence)
-                .view(1, -1, 1, 1, 1)
-                .to(device)
-            )
-            mask = s.mask[None].to(device)
-            out = run_tiled(model, s.x[None].to(device), p, mask)
-            pred, target = out["pet"][mask > 0], s.pet[None].to(device)[mask > 0]
-            l1s.append(float(masked_l1(out["pet"], s.pet[None].to(device), mask)))
-            pc, tc = pred - pred.mean(), target - target.mean()
-            nccs.append(float((pc * tc).sum() / (pc.norm() * tc.norm()).clamp(min=1e-12)))
+    for pred_volume, s in zip(predictions, subjects, strict=True):
+        mask = s.mask[None].to(pred_volume.device)
+        target = s.pet[None].to(pred_volume.device)
+        l1s.append(float(masked_l1(pred_volume, target, mask)))
+        pc = pred_volume[mask > 0] - pred_volume[mask > 0].mean()
+        tc = target[mask > 0] - target[mask > 0].mean()
+        nccs.append(float((pc * tc).sum() / (pc.norm() * tc.norm()).clamp(min=1e-12)))
     return {"l1": float(np.mean(l1s)), "ncc": float(np.mean(nccs))}
+
+
+def evaluate(model: GaussPET, subjects: list[Subject], device: torch.device) -> dict:
+    """Whole-volume L1 and NCC in the brain mask, averaged over ``subjects`` (all contrasts)."""
+    model.eval()
+    with torch.no_grad():
+        preds = [
+            run_tiled(
+                model,
+                s.x[None].to(device),
+                s.presence.view(1, -1, 1, 1, 1).to(device),
+                s.mask[None].to(device),
+            )["pet"]
+            for s in subjects
+        ]
+    return evaluate_predictions(preds, subjects)
 
 
 def _tile_step(

@@ -1,0 +1,1 @@
+"""Comparison models evaluated against GaussPET (plain 3D U-Net regression)."""

@@ -7,6 +7,7 @@ time stamp, so a seed gives byte-identical files.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +29,13 @@ from gausspet_bids.phantom.ground_truth import write_session_truth
 from gausspet_bids.phantom.render import tissues_in_scanner
 from gausspet_bids.phantom.subject import (
     SERIES_ORDER,
+    Acquisition,
     SessionTruth,
     Subject,
     make_subject,
     subject_scores,
 )
-from gausspet_bids.phantom.tissue_bank import tissue_bank
+from gausspet_bids.phantom.tissue_bank import TissueBank, tissue_bank
 
 LOG = logging.getLogger("gausspet.phantom")
 DATATYPE = {"T1w": "anat", "T2w": "anat", "FLAIR": "anat", "dwi": "dwi", "pet": "pet"}
@@ -73,6 +75,23 @@ def _float_image(data: np.ndarray, grid: ImageGrid) -> nib.Nifti1Image:
     return img
 
 
+def _thick_slice_signal(
+    subject: Subject, acq: Acquisition, bank: TissueBank, series: str, stage: str | None
+) -> np.ndarray | None:
+    """Noise-free signal averaged over thin sub-slices when slices are >= 1.8x the in-plane size.
+
+    Returns None for (near-)isotropic grids, where point sampling is used.
+    """
+    zooms = acq.grid.zooms
+    k = int(round(zooms[2] / zooms[0]))
+    if series == "T1w" or zooms[2] < 1.8 * zooms[0] or k < 2:
+        return None
+    fine = dataclasses.replace(acq, grid=acq.grid.subdivided_z(k))
+    tissues = tissues_in_scanner(subject, fine, bank)
+    signal = mri.noise_free_signal(tissues, series, stage, subject.mri.jitter[series])
+    return signal.reshape(*acq.grid.shape, k).mean(axis=-1)
+
+
 def write_session(
     subject: Subject,
     session: SessionTruth,
@@ -90,9 +109,10 @@ def write_session(
     for series in SERIES_ORDER:
         acq = session.acquisitions[series]
         acquired = series in session.plan.series
-        if not acquired and series != "T1w":
+        if not acquired and (series != "T1w" or truth_dir is None):
             continue
-        tissues = tissues_in_scanner(subject, acq, bank)
+        thick = _thick_slice_signal(subject, acq, bank, series, stage)
+        tissues = tissues_in_scanner(subject, acq, bank) if thick is None else None
         if series == "T1w" and truth_dir is not None:
             paths = {
                 s: bids_relpath(subject.plan, session, s, ".nii.gz")
@@ -122,7 +142,9 @@ def write_session(
             write_text(path.with_name(path.name.replace(".nii.gz", ".bvec")), bvec)
             meta = sidecars.mri_sidecar(series, acq.grid.zooms)
         else:
-            signal = mri.noise_free_signal(tissues, series, stage, subject.mri.jitter[series])
+            signal = thick
+            if signal is None:
+                signal = mri.noise_free_signal(tissues, series, stage, subject.mri.jitter[series])
             data = mri.acquire(signal, subject.mri.gain[series], subject.mri.snr[series], rng)
             save_nifti(_mri_image(data, acq.grid), path)
             meta = sidecars.mri_sidecar(series, acq.grid.zooms)

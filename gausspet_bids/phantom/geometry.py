@@ -32,6 +32,16 @@ class ImageGrid:
     def zooms(self) -> np.ndarray:
         return np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
 
+    def subdivided_z(self, k: int) -> ImageGrid:
+        """The grid with each slice split into ``k`` thinner ones (for slice partial volume).
+
+        Sub-slice ``k * z + m`` lies at ``z + (m + 0.5) / k - 0.5`` of the original grid.
+        """
+        split = np.eye(4)
+        split[2, 2] = 1.0 / k
+        split[2, 3] = 0.5 / k - 0.5
+        return ImageGrid(shape=(*self.shape[:2], self.shape[2] * k), affine=self.affine @ split)
+
 
 def rigid(rng: np.random.Generator, max_deg: float, max_mm: float) -> np.ndarray:
     """Random rigid 4x4: rotation up to ``max_deg`` per axis, translation up to ``max_mm``."""

@@ -119,21 +119,23 @@ def _grow(
     deep = candidates[cand_depth >= np.percentile(cand_depth, 60)]
     seed = deep[rng.integers(len(deep))]
     res = bank.resolution_mm
-    lo = np.maximum(seed - int(90 / res), 0)
-    hi = np.minimum(seed + int(90 / res) + 1, territory.shape)
+    radius = (3.0 * volume_ml * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    half = int(np.clip(2.5 * radius + margin_mm + 10.0, 20.0, 90.0) / res)
+    lo = np.maximum(seed - half, 0)
+    hi = np.minimum(seed + half + 1, territory.shape)
     box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
     grid = np.indices(tuple(hi - lo), dtype=np.float32)
     dist = np.sqrt(
         sum(((g + lo_i - s) * res) ** 2 for g, lo_i, s in zip(grid, lo, seed, strict=True))
     )
-    radius = (3.0 * volume_ml * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
-    noise = smooth_random_field(rng, 4.0, max(4.0, radius / 2.0), 0.35 * radius)[0]
+    extent = half * res * 1.75 + 8.0  # covers the box diagonal
+    noise = smooth_random_field(rng, 4.0, max(4.0, radius / 2.0), 0.35 * radius, 1, extent)[0]
     pts = bank.gm.affine[:3, :3] @ (grid.reshape(3, -1) + lo[:, None]) + bank.gm.affine[:3, 3:4]
     centre = bank.gm.affine[:3, :3] @ seed + bank.gm.affine[:3, 3]
     rel = (pts - centre[:, None]).reshape(grid.shape)
     dist = dist + noise.sample(rel)
     # Territory borders are not sharp planes: blur the atlas border and perturb it (~3 mm).
-    wobble = smooth_random_field(rng, 4.0, 6.0, 0.25)[0].sample(rel)
+    wobble = smooth_random_field(rng, 4.0, 6.0, 0.25, 1, extent)[0].sample(rel)
     soft = ndimage.gaussian_filter(
         np.isin(bank.territory.data[box], labels).astype(np.float32), 3.0 / res
     )

@@ -21,15 +21,20 @@ VENTRICLE_CENTRE_MM = np.array([0.0, -8.0, 14.0])  # template mm, between the la
 
 
 def smooth_random_field(
-    rng: np.random.Generator, spacing_mm: float, smooth_mm: float, amplitude: float, n: int = 1
+    rng: np.random.Generator,
+    spacing_mm: float,
+    smooth_mm: float,
+    amplitude: float,
+    n: int = 1,
+    extent_mm: float = EXTENT_MM,
 ) -> list[Field]:
     """``n`` zero-mean Gaussian random fields with RMS ``amplitude`` and length scale ``smooth_mm``.
 
-    Drawn on a coarse grid of ``spacing_mm`` covering +-EXTENT_MM, sampled linearly.
+    Drawn on a coarse grid of ``spacing_mm`` covering +-``extent_mm``, sampled linearly.
     """
-    size = int(np.ceil(2 * EXTENT_MM / spacing_mm)) + 1
+    size = int(np.ceil(2 * extent_mm / spacing_mm)) + 1
     affine = np.diag([spacing_mm] * 3 + [1.0])
-    affine[:3, 3] = -EXTENT_MM
+    affine[:3, 3] = -extent_mm
     fields = []
     for _ in range(n):
         noise = rng.standard_normal((size, size, size))

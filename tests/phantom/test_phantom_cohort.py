@@ -12,7 +12,7 @@ from gausspet_bids.phantom.subject import lesion_ml, make_subject, subject_score
 
 def test_nihss_increases_with_lesion_volume():
     options = CohortOptions(control_fraction=0.0)
-    plans = plan_cohort(24, 5, options)
+    plans = plan_cohort(16, 5, options)
     subjects = [make_subject(p, 5, "small") for p in plans]
     volumes = np.array([lesion_ml(s) for s in subjects])
     nihss = np.array([subject_scores(s, 5)[0] for s in subjects])

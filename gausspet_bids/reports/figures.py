@@ -39,14 +39,21 @@ def _save(fig, path: Path) -> Path:
 
 
 def _cuts(img: nib.Nifti1Image, mask=None) -> list[float]:
-    """Axial cut positions (mm) spread over the mask's (or the image's non-zero) extent."""
+    """Axial cut positions (mm): quantiles of the mask's voxels along z (so cuts crowd where
+    the mask is), or spread over the image's non-zero extent without a mask."""
     data = np.asanyarray(_load(mask).dataobj) if mask is not None else np.asanyarray(img.dataobj)
-    ks = np.nonzero(np.any(data > 0, axis=(0, 1)))[0]
+    if data.ndim == 4:
+        data = data[..., 0]
+    ks = np.nonzero(data > 0)[2]
     if ks.size == 0:
         ks = np.arange(img.shape[2])
-    lo, hi = ks.min(), ks.max()
-    vox = np.linspace(lo + 0.15 * (hi - lo), hi - 0.15 * (hi - lo), N_CUTS)
-    return [float((img.affine @ [0, 0, k, 1])[2]) for k in vox]
+    if mask is not None and ks.size:
+        vox = np.percentile(ks, np.linspace(5, 95, N_CUTS))
+    else:
+        lo, hi = ks.min(), ks.max()
+        vox = np.linspace(lo + 0.15 * (hi - lo), hi - 0.15 * (hi - lo), N_CUTS)
+    ref = _load(mask) if mask is not None else img
+    return [float((ref.affine @ [ref.shape[0] / 2, ref.shape[1] / 2, k, 1])[2]) for k in vox]
 
 
 def _robust_max(img: nib.Nifti1Image) -> float:

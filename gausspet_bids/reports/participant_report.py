@@ -172,6 +172,10 @@ def render_participant_report(
     subject_dir = output_dir / f"sub-{subject}"
     log_dir = subject_dir / "log" / run_id
     config_file = log_dir / "config.json"
+    try:
+        options = json.loads(config_file.read_text()).get("options", {})
+    except (OSError, ValueError, AttributeError):
+        options = {}
     env = Environment(
         loader=PackageLoader("gausspet_bids.reports", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -203,6 +207,7 @@ def render_participant_report(
         if config_file.exists()
         else None,
         methods=methods,
+        options={k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in options.items()},
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

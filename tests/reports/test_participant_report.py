@@ -71,7 +71,9 @@ def test_report_sections_from_disk(tmp_path):
     )
     log_dir = out / "sub-01" / "log" / RUN_ID
     log_dir.mkdir(parents=True)
-    (log_dir / "config.json").write_text("{}")
+    (log_dir / "config.json").write_text(
+        json.dumps({"options": {"sloppy": True, "output_spaces": ["T1w"]}})
+    )
     _crash(log_dir)
 
     path = write_participant_report(
@@ -92,6 +94,8 @@ def test_report_sections_from_disk(tmp_path):
     assert "gausspet &#39;/in put&#39; /out participant" in html  # shell-quoted, escaped
     assert 'href="sub-01/log/20260101-000000_abcdef12/config.json"' in html
     assert "Inputs were found with PyBIDS." in html
+    assert "<tr><th>sloppy</th><td><code>True</code></td></tr>" in html
+    assert "<th>output_spaces</th><td><code>[&#34;T1w&#34;]</code>" in html
     # self-contained: no scripts, no remote resources
     assert "<script" not in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)

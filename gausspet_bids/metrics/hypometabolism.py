@@ -197,6 +197,7 @@ def write_hypometabolism(
     img.header.set_xyzt_units("mm")
     save_nifti(img, out_mask)
     sidecar = {
+        "Description": "Hypometabolic region: SUVR below the contralateral healthy reference",
         "Sources": [str(pet_file), str(brain_mask_file), str(dseg_file)],
         "SpatialReference": _spatial_reference(Path(pet_file)),
         "Type": "Lesion",

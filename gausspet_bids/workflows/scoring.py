@@ -23,7 +23,7 @@ from nipype.pipeline import engine as pe
 from gausspet_bids.bids.naming import derivative_path
 
 # Non-BIDS files this stage writes; the derivative dataset's .bidsignore should list them.
-BIDSIGNORE_PATTERNS = ("*_regions.tsv", "*_regions.json", "*_metrics.json", "sub-*/figures/")
+BIDSIGNORE_PATTERNS = ("*_regions.tsv", "*_regions.json", "*_metrics.json", "sub-*/figures")
 
 
 def scoring_outputs(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 
 os.environ.setdefault("NIPYPE_NO_ET", "1")  # Nipype must not query its version server
@@ -41,7 +42,7 @@ def validate_input(bids_dir) -> bool:
 
     try:
         result = validate(bids_dir)
-    except (ValidatorNotFound, RuntimeError, OSError) as exc:
+    except (ValidatorNotFound, RuntimeError, OSError, subprocess.SubprocessError) as exc:
         print(f"gausspet: error: {exc}", file=sys.stderr)
         return False
     if result.errors:

@@ -22,8 +22,11 @@ from nipype.pipeline import engine as pe
 
 from gausspet_bids.bids.naming import derivative_path
 
-# Non-BIDS files this stage writes; the derivative dataset's .bidsignore should list them.
-BIDSIGNORE_PATTERNS = ("*_regions.tsv", "*_regions.json", "*_metrics.json", "sub-*/figures")
+# Non-BIDS files the scoring and group levels write; the derivative .bidsignore should list them
+# (checked with bids-validator-deno: no errors with exactly these lines).
+BIDSIGNORE_PATTERNS = (
+    "*_regions.tsv", "*_regions.json", "*_metrics.json", "sub-*/figures", "group_*", "*.html",
+)  # fmt: skip
 
 
 def scoring_outputs(

@@ -128,6 +128,21 @@ class SessionInputs:
             msg += f"; {len(bad)} unusable file(s) (see the report)"
         return msg
 
+    def paths(self) -> dict[str, str | None]:
+        """The chosen files by role, named as the preprocessing factory's arguments."""
+        return {
+            "t1w": self.t1w,
+            "t2w": self.t2w,
+            "flair": self.flair,
+            "dwi": self.dwi,
+            "bval": self.dwi_bval,
+            "bvec": self.dwi_bvec,
+            "adc": self.adc,
+            "trace": self.dwi_trace,
+            "pet": self.pet.path if self.pet else None,
+            "pet_json": self.pet.sidecar if self.pet else None,
+        }
+
     def to_dict(self) -> dict:
         """JSON-able dictionary, with the derived fields spelled out."""
         data = asdict(self)

@@ -36,18 +36,7 @@ from gausspet_bids.workflows.config_snapshot import write_config_snapshot  # noq
 
 LOGGER = logging.getLogger("gausspet")
 
-SESSION_FIELDS = [
-    "t1w",
-    "t2w",
-    "flair",
-    "dwi",
-    "dwi_bval",
-    "dwi_bvec",
-    "dwi_trace",
-    "adc",
-    "pet",
-    "pet_sidecar",
-]
+SESSION_FIELDS = ["t1w", "t2w", "flair", "dwi", "bval", "bvec", "adc", "trace", "pet", "pet_json"]
 
 
 @dataclass(frozen=True)
@@ -138,12 +127,7 @@ def init_single_session_wf(
         f"(contrasts: {', '.join(inputs.contrasts)}; FDG-PET: {'yes' if inputs.pet else 'no'}). "
     )
     inputnode = pe.Node(niu.IdentityInterface(fields=SESSION_FIELDS), name="inputnode")
-    for key in SESSION_FIELDS:
-        value = getattr(inputs, key, None)
-        if key == "pet" and inputs.pet:
-            value = inputs.pet.path
-        if key == "pet_sidecar" and inputs.pet:
-            value = inputs.pet.sidecar
+    for key, value in inputs.paths().items():
         if value:
             setattr(inputnode.inputs, key, value)
     outputnode = pe.Node(niu.IdentityInterface(fields=["inputs_summary"]), name="outputnode")
@@ -163,14 +147,17 @@ def init_single_session_wf(
     workflow.add_nodes([inputnode])  # present even before a stage reads from it
 
     # --- Stage workflows plug in here, in data-flow order -------------------------------
-    # preprocessing:  preproc_wf = init_preproc_wf(subject=..., session=..., output_dir=...,
-    #                     sloppy=options.sloppy, omp_nthreads=options.omp_nthreads, ...)
-    #                 workflow.connect(inputnode, "t1w", preproc_wf, "inputnode.t1w"), ...
-    # synthesis:      connect preproc_wf.outputnode model-grid images -> synthesis node
-    #                     (model=options.model, device=options.device)
-    # scoring:        connect synthetic + real PET -> scoring workflow; figures go to
-    #                     OUTPUT_DIR/sub-XX/figures/ and appear in the report by themselves.
-    # Pass the inputs through `inputnode` and collect results on `outputnode`.
+    # preprocessing (its factory takes the files as arguments, named as inputs.paths()):
+    #     preproc_wf = init_preproc_wf(subject=inputs.subject, session=inputs.session,
+    #         output_dir=output_dir, **inputs.paths(), sloppy=options.sloppy,
+    #         omp_nthreads=options.omp_nthreads, pet_time_window=options.pet_time_window,
+    #         suvr_reference=..., write_model_inputs=options.write_model_inputs)
+    #     workflow.add_nodes([preproc_wf])
+    # synthesis: connect preproc_wf.outputnode model-grid images -> synthesis node
+    #     (model=options.model, device=options.device, omp_nthreads=options.omp_nthreads)
+    # scoring: synthetic + real PET -> scoring workflow; figures written to
+    #     OUTPUT_DIR/sub-XX/figures/ and TSVs under sub-XX/ appear in the report by themselves.
+    # Collect what later steps need on `outputnode` (add fields to it).
     return workflow
 
 

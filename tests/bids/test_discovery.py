@@ -33,6 +33,10 @@ def test_sessions_and_missing_contrasts(tiny_bids):
     assert not sub3.usable and sub3.pet is not None
     assert "no usable MRI contrast" in sub3.skip_reason and "T1w" in sub3.skip_reason
     json.dumps([s.to_dict() for s in found.values()])  # JSON-able
+    paths = s1.paths()
+    assert paths["bval"] == s1.dwi_bval and paths["pet_json"] == s1.pet.sidecar
+    assert paths["t2w"] is None and paths["trace"] is None
+    assert s2.paths()["adc"] == s2.adc
 
 
 def test_accepted_contrasts_decide(tiny_bids):

@@ -23,8 +23,7 @@ def setup_logging(verbosity: int) -> None:
     """Quiet by default (warnings and progress), -v informative, -vv debugging."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(name)s %(levelname)s: %(message)s", force=True)
-    for name in ("nipype.workflow", "nipype.interface", "nipype.utils"):
-        logging.getLogger(name).propagate = False  # Nipype prints with its own handler
+    logging.getLogger("nipype").propagate = False  # Nipype prints with its own handler
     logging.getLogger("bidsschematools").setLevel(logging.WARNING)
 
 

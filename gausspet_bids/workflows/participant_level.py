@@ -228,6 +228,16 @@ def short_error(exc: BaseException, log_dir: Path) -> str:
     return (errors[-1] if errors else f"{type(exc).__name__}: {lines[0] if lines else ''}").strip()
 
 
+def set_nipype_log_level(level: str) -> None:
+    """Nipype's loggers follow its global config (a workflow's own copy is not applied)."""
+    from nipype import config
+    from nipype import logging as nipype_logging
+
+    for key in ("workflow_level", "interface_level", "utils_level"):
+        config.set("logging", key, level)
+    nipype_logging.update_logging(config)
+
+
 def _progress(message: str) -> None:
     print(f"gausspet: {message}", file=sys.stderr, flush=True)
 
@@ -254,6 +264,7 @@ def run_participant_level(
     Returns one :class:`ParticipantOutcome` per participant, in label order. With
     ``stop_on_first_crash`` the loop ends at the first failure.
     """
+    set_nipype_log_level(nipype_log_level)
     by_subject: dict[str, list[SessionInputs]] = {}
     for inputs in sessions:
         by_subject.setdefault(inputs.subject, []).append(inputs)
@@ -294,11 +305,6 @@ def run_participant_level(
                 )
                 workflow.base_dir = str(work_dir)
                 workflow.config["execution"].update(nipype_config)
-                workflow.config["logging"].update(
-                    workflow_level=nipype_log_level,
-                    interface_level=nipype_log_level,
-                    utils_level=nipype_log_level,
-                )
                 methods = methods_text(workflow)
                 workflow.run(**execution)
                 outcome.status = "done"

@@ -170,13 +170,15 @@ def test_two_participants_at_once_into_one_output(bids, tmp_path):
                 "Linear",
                 "--skip-bids-validation",
             ],
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
         for label in ("01", "02")
     ]
-    errors = [job.communicate(timeout=300)[1] for job in jobs]
-    assert [job.returncode for job in jobs] == [0, 0], errors
+    outputs = [job.communicate(timeout=300) for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0], outputs
+    assert all("INFO" not in stdout for stdout, _ in outputs)  # quiet by default
     assert json.loads((out / "dataset_description.json").read_text())["DatasetType"] == "derivative"
     assert (out / "sub-01.html").exists() and (out / "sub-02.html").exists()
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".bidsignore"]

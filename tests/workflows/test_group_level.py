@@ -129,3 +129,25 @@ def test_broken_metrics_json_is_named(tmp_path, capsys):
                            nihss_column="NIHSS", mrs_column="mRS") == 1  # fmt: skip
     assert bad.name in capsys.readouterr().err
     json.loads("{}")
+
+
+@pytest.mark.slow
+def test_group_level_without_real_pet_or_clinical_columns(tmp_path):
+    out, bids, tmp = tmp_path / "out", tmp_path / "bids", tmp_path / "tmp"
+    for d in (out, bids, tmp):
+        d.mkdir()
+    dseg_img, dseg_file = _atlas_4mm(tmp)
+    rng = np.random.default_rng(1)
+    for i, labels in enumerate([[], [7], [9]], start=1):
+        _score(out, f"{i:02d}", dseg_img, dseg_file, labels, has_real=False, rng=rng, tmp=tmp)
+    pd.DataFrame({"participant_id": ["sub-01", "sub-02", "sub-03"], "age": [50, 60, 70]}).to_csv(
+        bids / "participants.tsv", sep="\t", index=False
+    )
+    assert run_group_level(bids_dir=bids, output_dir=out, participant_labels=None,
+                           nihss_column="NIHSS", mrs_column="mRS") == 0  # fmt: skip
+    html = (out / "group.html").read_text()
+    assert "No participant has a real PET" in html
+    assert "no &#39;NIHSS&#39; column" in html or "no 'NIHSS' column" in html
+    hypo = pd.read_csv(out / "group_hypometabolism.tsv", sep="\t", na_values="n/a")
+    assert hypo["hypo_synthetic_ml"].iloc[0] == 0 and hypo["hypo_synthetic_ml"].iloc[1] > 10
+    assert not (out / "group_stats_agreement.tsv").exists()

@@ -204,7 +204,10 @@ def read_sidecar(layout, path: str) -> tuple[dict, str | None]:
     merged: dict = {}
     for sidecar in reversed(sidecars):  # get_nearest lists the nearest first
         with open(sidecar) as fh:
-            merged.update(json.load(fh))
+            try:
+                merged.update(json.load(fh))
+            except ValueError as exc:
+                raise ValueError(f"{sidecar} is not valid JSON: {exc}") from exc
     return merged, (sidecars[0] if sidecars else None)
 
 
@@ -340,7 +343,13 @@ def _find_dwi(layout, candidates, session, check):
 
 def _find_pet(layout, candidates, session, check):
     for bids_file in candidates.get("pet", []):
-        meta, sidecar = read_sidecar(layout, bids_file.path)
+        try:
+            meta, sidecar = read_sidecar(layout, bids_file.path)
+        except (OSError, ValueError) as exc:
+            why = f"unusable PET: its JSON sidecar cannot be read ({exc})"
+            session.skipped.append(SkippedFile(bids_file.path, why))
+            LOGGER.warning("%s: %s: %s", session.label, bids_file.path, why)
+            continue
         tracer = bids_file.entities.get("tracer") or meta.get("TracerName")
         if not is_fdg(tracer):
             why = (

@@ -114,6 +114,17 @@ def test_dynamic_pet_frames_checked(tiny_bids, tmp_path):
     assert any("3 frames but the sidecar FrameDuration has 2" in s.reason for s in found.skipped)
 
 
+def test_broken_pet_sidecar_is_reported(tiny_bids, tmp_path):
+    root = tmp_path / "bids"
+    shutil.copytree(tiny_bids, root)
+    (root / "sub-02" / "pet" / "sub-02_trc-FDG_pet.json").write_text("{broken")
+    found = _by_label(discover(root, participant_labels=["02"]))["sub-02"]
+    assert found.pet is None and found.usable
+    (skipped,) = found.skipped
+    assert skipped.path.endswith("sub-02_trc-FDG_pet.nii.gz")
+    assert "sub-02_trc-FDG_pet.json is not valid JSON" in skipped.reason
+
+
 def test_dwi_without_gradients_is_unusable(tiny_bids, tmp_path):
     root = tmp_path / "bids"
     shutil.copytree(tiny_bids, root)

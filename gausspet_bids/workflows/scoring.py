@@ -21,6 +21,7 @@ from nipype.interfaces import utility as niu
 from nipype.pipeline import engine as pe
 
 from gausspet_bids.bids.naming import derivative_path
+from gausspet_bids.metrics.hypometabolism import DEFAULT_MIN_CLUSTER_ML, DEFAULT_THRESHOLD
 
 # Non-BIDS files the scoring and group levels write; the derivative .bidsignore should list them
 # (checked with bids-validator-deno: no errors with exactly these lines).
@@ -117,6 +118,17 @@ def init_scoring_wf(
     """
     paths = scoring_outputs(output_dir, subject, session, reference_space, model_name)
     wf = pe.Workflow(name=name)
+    wf.__desc__ = (
+        "Regional FDG uptake (mean and median SUVR) was summarised in nine vascular territories "
+        "per hemisphere of the arterial territory atlas of Liu et al. (2023). Hypometabolic "
+        "regions were defined as voxels whose SUVR fell more than "
+        f"{int(DEFAULT_THRESHOLD * 100)} % below the contralateral homologous reference (mirror "
+        "fitted to the atlas' left/right label centroids; clusters under "
+        f"{DEFAULT_MIN_CLUSTER_ML} ml removed)"
+        + (", and the synthetic PET was compared with the acquired PET inside the brain mask "
+           "(PSNR, 3D SSIM, NMAE, NMSE, NCC; Dice of the hypometabolic regions)."
+           if has_real_pet else ".")
+    )  # fmt: skip
     inputnode = pe.Node(niu.IdentityInterface(fields=[
         "synthetic_pet", "real_pet", "brain_mask", "territory_dseg", "reference_image",
         "coefficient_maps", "reliability_map"]), name="inputnode")  # fmt: skip

@@ -115,6 +115,11 @@ def init_scoring_wf(
 
     Outputs (``outputnode``): ``regions_tsv``, ``hypo_synthetic``, ``volumes_synthetic``,
     ``hypo_real``, ``volumes_real``, ``metrics_json``, ``figures``.
+
+    Wiring from ``init_preproc_wf``'s outputnode: ``atlas_labels`` -> ``territory_dseg``,
+    ``pet_suvr`` -> ``real_pet``, ``brain_mask`` -> ``brain_mask``, ``reference`` ->
+    ``reference_image``; the synthetic PET (and coefficient/reliability maps) must be resampled
+    to the same reference grid first.
     """
     paths = scoring_outputs(output_dir, subject, session, reference_space, model_name)
     wf = pe.Workflow(name=name)

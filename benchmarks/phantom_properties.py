@@ -86,7 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         gt = Path(tmp) / "gt"
         summary = write_bids_cohort(Path(tmp) / "bids", args.n, args.seed, small=True, truth_dir=gt)
-        cohort = pd.read_csv(gt / "cohort.tsv", sep="\t")
+        cohort = pd.read_csv(gt / "cohort.tsv", sep="\t", keep_default_na=False)
         rows = []
         for row in cohort.itertuples():
             label = row.participant_id.removeprefix("sub-")

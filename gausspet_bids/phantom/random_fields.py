@@ -54,7 +54,7 @@ class Deformation:
 
     def nonlinear_template_point(self, t_affine: np.ndarray) -> np.ndarray:
         """Template point for a point ``t_affine`` = linear(s) (the affine-registered view)."""
-        s = _apply(np.linalg.inv(self.linear), t_affine)
+        s = apply_affine(np.linalg.inv(self.linear), t_affine)
         out = t_affine.copy()
         for axis in range(3):
             out[axis] += self.displacement[axis].sample(s)
@@ -62,7 +62,7 @@ class Deformation:
 
     def template_point(self, s: np.ndarray) -> np.ndarray:
         """Template millimetres for subject millimetres ``s`` (shape (3, ...))."""
-        t = _apply(self.linear, s)
+        t = apply_affine(self.linear, s)
         for axis in range(3):
             t += self.displacement[axis].sample(s)
         return self._inflate(t)
@@ -77,7 +77,8 @@ class Deformation:
         return t - rel * weight
 
 
-def _apply(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:
+def apply_affine(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Apply a 4x4 affine to points of shape (3, ...); float32 result."""
     shape = pts.shape
     flat = pts.reshape(3, -1)
     out = affine[:3, :3] @ flat + affine[:3, 3:4]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gausspet_bids.phantom.geometry import ImageGrid
-from gausspet_bids.phantom.random_fields import _apply
+from gausspet_bids.phantom.random_fields import apply_affine
 from gausspet_bids.phantom.subject import Acquisition, Subject
 from gausspet_bids.phantom.tissue_bank import (
     CEREBELLUM_LABELS,
@@ -133,8 +133,8 @@ def tissues_in_scanner(subject: Subject, acquisition: Acquisition, bank: TissueB
     Points farther than ``HEAD_MARGIN_MM`` from the brain (before the nonlinear warp) are air
     and are not rendered.
     """
-    s = _apply(np.linalg.inv(acquisition.pose), acquisition.grid.world_points())
-    rough = _apply(subject.deformation.linear, s)
+    s = apply_affine(np.linalg.inv(acquisition.pose), acquisition.grid.world_points())
+    rough = apply_affine(subject.deformation.linear, s)
     near = bank.outside_mm.sample(rough, cval=200.0) <= HEAD_MARGIN_MM
     del rough
     s_near = s[:, near]
@@ -151,6 +151,6 @@ def tissues_aligned(subject: Subject, grid: ImageGrid, bank: TissueBank) -> Tiss
     t_affine = grid.world_points()
     near = bank.outside_mm.sample(t_affine, cval=200.0) <= ALIGNED_MARGIN_MM
     pts = t_affine[:, near]
-    s = _apply(np.linalg.inv(subject.deformation.linear), pts)
+    s = apply_affine(np.linalg.inv(subject.deformation.linear), pts)
     t = subject.deformation.nonlinear_template_point(pts)
     return _scatter(tissues_at(subject, t, s, bank), near)

@@ -28,17 +28,17 @@ from gausspet_bids.phantom.tissue_bank import Field, tissue_bank
 # Voxel size (mm) and field of view (mm) per series; ``small`` for fast test cohorts.
 SERIES_GEOMETRY = {
     "full": {
-        "T1w": ((1.0, 1.0, 1.0), (184.0, 232.0, 224.0)),
-        "T2w": ((1.0, 1.0, 2.0), (200.0, 240.0, 200.0)),
-        "FLAIR": ((1.0, 1.0, 3.0), (200.0, 240.0, 180.0)),
-        "dwi": ((2.0, 2.0, 2.0), (220.0, 220.0, 150.0)),
+        "T1w": ((1.0, 1.0, 1.0), (200.0, 240.0, 232.0)),
+        "T2w": ((1.0, 1.0, 2.0), (210.0, 240.0, 200.0)),
+        "FLAIR": ((1.0, 1.0, 3.0), (210.0, 240.0, 180.0)),
+        "dwi": ((2.0, 2.0, 2.0), (230.0, 230.0, 150.0)),
         "pet": ((2.0, 2.0, 2.0), (256.0, 256.0, 220.0)),
     },
     "small": {
-        "T1w": ((2.0, 2.0, 2.0), (184.0, 232.0, 224.0)),
-        "T2w": ((3.0, 3.0, 3.0), (200.0, 240.0, 204.0)),
-        "FLAIR": ((3.0, 3.0, 4.0), (200.0, 240.0, 180.0)),
-        "dwi": ((4.0, 4.0, 4.0), (220.0, 220.0, 152.0)),
+        "T1w": ((2.0, 2.0, 2.0), (200.0, 240.0, 232.0)),
+        "T2w": ((3.0, 3.0, 3.0), (210.0, 240.0, 204.0)),
+        "FLAIR": ((3.0, 3.0, 4.0), (210.0, 240.0, 180.0)),
+        "dwi": ((4.0, 4.0, 4.0), (232.0, 232.0, 152.0)),
         "pet": ((4.0, 4.0, 4.0), (256.0, 256.0, 220.0)),
     },
 }
@@ -104,7 +104,7 @@ def _acquisitions(rng: np.random.Generator, size: str) -> dict[str, Acquisition]
             pose = rigid(rng, 12.0, 20.0)  # another scanner and bed
         else:
             pose = rigid(rng, 3.0, 4.0) @ base_pose  # motion between MRI series
-        centre = pose[:3, :3] @ np.array([0.0, -18.0, 8.0]) + pose[:3, 3] + rng.normal(0, 4, 3)
+        centre = pose[:3, :3] @ np.array([0.0, -18.0, 8.0]) + pose[:3, 3] + rng.normal(0, 3, 3)
         orientation = "LAS" if rng.random() < 0.4 else "RAS"
         voxel, fov = geometry[series]
         grid = image_grid(rng, voxel, fov, 12.0 if series != "pet" else 4.0, orientation, centre)

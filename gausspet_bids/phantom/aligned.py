@@ -95,6 +95,8 @@ def write_aligned_cohort(
             folder = out_dir / split / ("MRI/" + key if key in MRI_CHANNELS else key)
             img = nib.Nifti1Image(data, affine)
             img.header.set_xyzt_units("mm")
+            img.set_sform(affine, code="mni")  # template space (MNI152NLin2009aSym)
+            img.set_qform(affine, code="mni")
             save_nifti(img, folder / f"{number}.nii.gz")
         rows.append({
             "N": number, "participant": f"sub-{plan.label}", "split": split, "age": plan.age,

@@ -153,4 +153,6 @@ def _grow(
     penumbra = np.zeros_like(bank.gm.data)
     core[box] = ndimage.gaussian_filter(core_box, 0.7)
     penumbra[box] = ndimage.gaussian_filter(pen_box, 0.7) * (1.0 - core[box])
+    core[core < 1e-3] = 0.0  # no infinitesimal Gaussian tails far from the lesion
+    penumbra[penumbra < 1e-3] = 0.0
     return core, np.clip(penumbra, 0.0, 1.0)

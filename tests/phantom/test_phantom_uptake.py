@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from phantom_truth import load_truth, uptake_without_lesion
+from phantom_truth import load_truth, subject_of, uptake_without_lesion
 from scipy import ndimage
 
-from gausspet_bids.phantom.tissue_bank import CEREBELLUM_LABELS, DEEP_GM_LABELS
+from gausspet_bids.phantom import mri, pet
+from gausspet_bids.phantom.render import tissues_in_scanner
+from gausspet_bids.phantom.tissue_bank import CEREBELLUM_LABELS, DEEP_GM_LABELS, tissue_bank
 
 
 def _tissue_uptake(gt, participant):
@@ -74,3 +76,30 @@ def test_lesion_core_penumbra_and_diaschisis(small_phantom):
     dia = np.median(reduction[contra])
     assert 0.1 <= dia <= 0.25 and abs(dia - truth.diaschisis) < 0.02
     assert abs(np.median(reduction[ipsi])) < 0.01
+
+
+def test_pet_carries_what_no_mr_contrast_shows(small_phantom):
+    """Penumbra and diaschisis change PET but leave every MR contrast untouched (sub-001)."""
+    gt = small_phantom.gt_dir
+    with_lesion = subject_of(4, small_phantom.seed, 0)
+    without = subject_of(4, small_phantom.seed, 0, drop_lesion=True)
+    acq = with_lesion.sessions[0].acquisitions["T1w"]
+    stage = with_lesion.sessions[0].plan.stage
+    t_with = tissues_in_scanner(with_lesion, acq, tissue_bank(2))
+    t_without = tissues_in_scanner(without, acq, tissue_bank(2))
+    penumbra = (load_truth(gt, "001", None, "desc-penumbra_mask") > 0) & (t_with.core == 0)
+    contra = t_with.contra_cerebellum & (t_with.core == 0)
+    assert penumbra.sum() > 20 and contra.sum() > 20
+    for contrast in ("T1w", "T2w", "FLAIR", "dwi"):
+        a = mri.noise_free_signal(t_with, contrast, stage, {})
+        b = mri.noise_free_signal(t_without, contrast, None, {})
+        for region in (penumbra, contra):
+            bad = ~np.isclose(a[region], b[region], rtol=1e-5)
+            assert not bad.any(), (contrast, bad.sum(), a[region][bad][:5], b[region][bad][:5])
+    assert np.allclose(mri.adc_map(t_with, stage)[penumbra], mri.adc_map(t_without, None)[penumbra])
+    pet_with, pet_without = (
+        pet.true_uptake(with_lesion, t_with),
+        pet.true_uptake(without, t_without),
+    )
+    for region in (penumbra, contra):
+        assert np.median(1 - pet_with[region] / pet_without[region]) >= 0.09

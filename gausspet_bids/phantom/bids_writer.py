@@ -24,7 +24,7 @@ from gausspet_bids.phantom.cohort import (
     participant_rng,
     plan_cohort,
 )
-from gausspet_bids.phantom.geometry import ImageGrid
+from gausspet_bids.phantom.geometry import ImageGrid, block_mean
 from gausspet_bids.phantom.ground_truth import write_session_truth
 from gausspet_bids.phantom.render import tissues_in_scanner
 from gausspet_bids.phantom.subject import (
@@ -86,10 +86,20 @@ def _thick_slice_signal(
     k = int(round(zooms[2] / zooms[0]))
     if series == "T1w" or zooms[2] < 1.8 * zooms[0] or k < 2:
         return None
-    fine = dataclasses.replace(acq, grid=acq.grid.subdivided_z(k))
+    factors = (1, 1, k)
+    fine = dataclasses.replace(acq, grid=acq.grid.subdivided(factors))
     tissues = tissues_in_scanner(subject, fine, bank)
     signal = mri.noise_free_signal(tissues, series, stage, subject.mri.jitter[series])
-    return signal.reshape(*acq.grid.shape, k).mean(axis=-1)
+    return block_mean(signal, factors)
+
+
+def _noise_free_pet(subject: Subject, acq: Acquisition, bank: TissueBank) -> np.ndarray:
+    """Noise-free PET (SUV) on the PET grid: rendered at <= 2 mm, blurred, then voxel-averaged."""
+    factors = tuple(max(1, int(np.ceil(z / 2.0 - 1e-6))) for z in acq.grid.zooms)
+    fine = dataclasses.replace(acq, grid=acq.grid.subdivided(factors))
+    tissues = tissues_in_scanner(subject, fine, bank)
+    uptake = pet.blur(pet.true_uptake(subject, tissues), fine.grid.zooms, subject.uptake.fwhm_mm)
+    return block_mean(uptake, factors)
 
 
 def write_session(
@@ -112,7 +122,8 @@ def write_session(
         if not acquired and (series != "T1w" or truth_dir is None):
             continue
         thick = _thick_slice_signal(subject, acq, bank, series, stage)
-        tissues = tissues_in_scanner(subject, acq, bank) if thick is None else None
+        own_grid = thick is None and series != "pet"
+        tissues = tissues_in_scanner(subject, acq, bank) if own_grid else None
         if series == "T1w" and truth_dir is not None:
             paths = {
                 s: bids_relpath(subject.plan, session, s, ".nii.gz")
@@ -125,7 +136,7 @@ def write_session(
         rel = bids_relpath(subject.plan, session, series, ".nii.gz")
         path = bids_dir / rel
         if series == "pet":
-            nf = pet.blur(pet.true_uptake(subject, tissues), acq.grid.zooms, subject.uptake.fwhm_mm)
+            nf = _noise_free_pet(subject, acq, bank)
             frames = pet.pet_frames(nf, session.plan.pet_frames, subject.uptake.cortex_suv, rng)
             save_nifti(_float_image(frames, acq.grid), path)
             weight = float(rng.uniform(55, 95))

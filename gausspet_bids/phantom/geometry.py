@@ -32,15 +32,25 @@ class ImageGrid:
     def zooms(self) -> np.ndarray:
         return np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
 
-    def subdivided_z(self, k: int) -> ImageGrid:
-        """The grid with each slice split into ``k`` thinner ones (for slice partial volume).
+    def subdivided(self, factors: tuple[int, int, int]) -> ImageGrid:
+        """The grid with each voxel split into ``kx x ky x kz`` smaller ones (partial volume).
 
-        Sub-slice ``k * z + m`` lies at ``z + (m + 0.5) / k - 0.5`` of the original grid.
+        Along an axis split ``k`` times, fine voxel ``k * i + m`` lies at ``i + (m + 0.5) / k - 0.5``
+        of the original grid, so ``block_mean`` of a fine image is the voxel average.
         """
         split = np.eye(4)
-        split[2, 2] = 1.0 / k
-        split[2, 3] = 0.5 / k - 0.5
-        return ImageGrid(shape=(*self.shape[:2], self.shape[2] * k), affine=self.affine @ split)
+        for axis, k in enumerate(factors):
+            split[axis, axis] = 1.0 / k
+            split[axis, 3] = 0.5 / k - 0.5
+        shape = tuple(n * k for n, k in zip(self.shape, factors, strict=True))
+        return ImageGrid(shape=shape, affine=self.affine @ split)
+
+
+def block_mean(fine: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
+    """Average ``kx x ky x kz`` blocks of an image on a :meth:`ImageGrid.subdivided` grid."""
+    (kx, ky, kz), (nx, ny, nz) = factors, fine.shape
+    blocks = fine.reshape(nx // kx, kx, ny // ky, ky, nz // kz, kz)
+    return blocks.mean(axis=(1, 3, 5))
 
 
 def rigid(rng: np.random.Generator, max_deg: float, max_mm: float) -> np.ndarray:

@@ -115,7 +115,7 @@ def _acquisitions(rng: np.random.Generator, size: str) -> dict[str, Acquisition]
 def make_subject(plan: ParticipantPlan, seed: int, size: str = "full") -> Subject:
     """Draw a participant's hidden truth (deterministic for ``seed`` and ``plan.index``)."""
     rng = participant_rng(seed, plan.index, 1)
-    deformation = random_deformation(rng, plan.age)
+    deformation = random_deformation(rng, plan.age, plan.sex)
     lesion = draw_lesion(rng, tissue_bank(2)) if plan.group == "stroke" else None
     uptake = Uptake(
         cortex_suv=float(rng.uniform(6.0, 9.5)),

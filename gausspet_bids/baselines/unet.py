@@ -84,6 +84,7 @@ def train_unet(
             opt.zero_grad()
             loss = masked_l1(predict(net, s.x[None], p, s.mask[None]), s.pet[None], s.mask[None])
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
             losses.append(loss.item())
         net.eval()

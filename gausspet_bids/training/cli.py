@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=2, help="volumes (tiles) per optimiser step")
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping (0: off)")
     p.add_argument("--channels", type=int, default=24, help="network width")
     p.add_argument("--depth", type=int, default=5, help="3x3x3 convolutions on the coarse grid")
     p.add_argument("--stride", type=int, default=4, help="coarse grid factor")
@@ -74,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="fraction of training samples given a random subset of contrasts",
     )
     p.add_argument("--validation-fraction", type=float, default=0.2)
+    p.add_argument(
+        "--max-participants",
+        type=int,
+        default=None,
+        help="use only the first N training participants (compute budget)",
+    )
     p.add_argument("--patience", type=int, default=10, help="early stopping patience (epochs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -111,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         contrasts = args.contrasts or available_contrasts(args.cohort)
         participants = split_participants(args.cohort, "train")
+        participants = (
+            participants[: args.max_participants] if args.max_participants else participants
+        )
         if not participants:
             raise FileNotFoundError(f"{args.cohort / 'train' / 'PET'}: no training images")
         train_ids, val_ids = carve_validation(participants, args.validation_fraction, args.seed)
@@ -136,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs=args.epochs,
             batch=args.batch,
             lr=args.lr,
+            clip=args.clip,
             seed=args.seed,
             device=args.device,
             modality_dropout=args.modality_dropout,

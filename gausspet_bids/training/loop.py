@@ -35,7 +35,8 @@ class TrainConfig:
     patches: int = 1
     epochs: int = 20
     batch: int = 2
-    lr: float = 2e-3
+    lr: float = 1e-3
+    clip: float = 1.0
     seed: int = 0
     device: str = "cpu"
     modality_dropout: float = 0.5
@@ -209,6 +210,8 @@ def train(
                 (loss / len(batch)).backward()
                 losses.append(loss.item())
                 l1s.append(parts["l1"])
+            if cfg.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
         val = evaluate(model, val_set, device)
         seconds = time.perf_counter() - t0

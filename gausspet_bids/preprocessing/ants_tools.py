@@ -64,6 +64,14 @@ def read_image(path: Path | str, check: bool = True):
     return ants.image_read(str(path), pixeltype="float")
 
 
+def binary_mask(image):
+    """0/1 float mask (> 0.5) with the image's geometry (a plain ``image > 0.5`` gave N4
+    erratic results in antspyx 0.6)."""
+    import ants
+
+    return ants.threshold_image(image, 0.5, 1e30, 1, 0)
+
+
 def write_image(image, out_file: Path | str) -> str:
     """Write an ANTs image atomically."""
     import ants
@@ -86,10 +94,11 @@ def n4_bias_correct(
     with itk_threads(n_threads):
         img = read_image(in_file)
         img = ants.threshold_image(img, 0, None, 1, 0) * img if img.min() < 0 else img
-        mask = read_image(mask_file) > 0.5 if mask_file else None
-        iters = [20, 20] if sloppy else [50, 50, 50, 30]
+        mask = binary_mask(read_image(mask_file)) if mask_file else None
+        iters = [25, 25, 25, 25] if sloppy else [50, 50, 50, 50]  # 4 fitting levels either way
+        shrink = max(1, int(round(4.0 / min(img.spacing))))  # fit the field on ~4 mm voxels
         corrected = ants.n4_bias_field_correction(
-            img, mask=mask, shrink_factor=4, convergence={"iters": iters, "tol": 1e-6}
+            img, mask=mask, shrink_factor=shrink, convergence={"iters": iters, "tol": 1e-6}
         )
         corrected[img == 0] = 0
     return write_image(corrected, out_file)
@@ -125,7 +134,7 @@ def register(
     with itk_threads(n_threads), tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         _seed_ants(seed, n_threads)
         fixed, moving = read_image(fixed_file), read_image(moving_file)
-        mask = read_image(fixed_mask_file) > 0.5 if fixed_mask_file else None
+        mask = binary_mask(read_image(fixed_mask_file)) if fixed_mask_file else None
         if fixed_resolution_mm and min(fixed.spacing) < fixed_resolution_mm:
             spacing = (float(fixed_resolution_mm),) * 3
             fixed = ants.resample_image(fixed, spacing, use_voxels=False, interp_type=0)

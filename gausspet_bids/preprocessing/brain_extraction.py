@@ -110,10 +110,3 @@ def extract_brain(
     save_nifti(mask_img, out_mask)
     save_nifti(nib.Nifti1Image(brain.astype(np.float32), img.affine), out_brain)
     return {"mask": str(out_mask), "brain": str(out_brain), "method": used}
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice overlap of two binary arrays."""
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    total = a.sum() + b.sum()
-    return float(2.0 * np.logical_and(a, b).sum() / total) if total else 1.0

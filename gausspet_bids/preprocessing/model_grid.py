@@ -63,12 +63,12 @@ def template_t1w() -> nib.Nifti1Image:
 
 
 def template_gm() -> nib.Nifti1Image:
-    """Grey-matter probability map of the ICBM 2009a template."""
+    """Grey-matter probability map of the ICBM 2009a template (uint8: probability x 255)."""
     return nib.load(_nilearn_data_file("mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz"))
 
 
 def template_wm() -> nib.Nifti1Image:
-    """White-matter probability map of the ICBM 2009a template."""
+    """White-matter probability map of the ICBM 2009a template (uint8: probability x 255)."""
     return nib.load(_nilearn_data_file("mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz"))
 
 

@@ -112,7 +112,10 @@ def reference_region(
         cerebellar = np.isin(
             labels_to_territories(labels), _territory_values(CEREBELLAR_TERRITORIES)
         )
-        gm = np.asanyarray(nib.load(str(gm_file)).dataobj) >= gm_threshold
+        gm = np.asanyarray(nib.load(str(gm_file)).dataobj, dtype=np.float32)
+        if gm.max() > 1.0 + 1e-3:  # the template stores probability x 255
+            gm = gm / 255.0
+        gm = gm >= gm_threshold
         region_mask = cerebellar & gm & brain
     else:
         raise ValueError(f"SUVR reference region must be cerebellum|wholebrain, got {region!r}")

@@ -11,7 +11,8 @@
 #                    empty, torch comes from TORCH_INDEX_URL. scripts/container_build.sh uses it.
 #   TORCH_INDEX_URL  index for torch (CPU by default; https://download.pytorch.org/whl/cu126 etc.
 #                    for a CUDA variant, see docs/installation.md).
-#   VERSION, VCS_REF, BUILD_DATE, IMAGE_TAG  recorded in the OCI labels and the environment.
+#   VERSION, VCS_REF, BUILD_DATE  recorded in the OCI labels; IMAGE_TAG (name:tag of the image)
+#                    in GAUSSPET_CONTAINER_TAG, which the app writes to GeneratedBy.Container.
 # pip inside the build may be given a CA bundle as the build secret "cacert" (TLS-intercepting
 # proxies): --secret id=cacert,src=/etc/ssl/certs/ca-certificates.crt
 
@@ -44,11 +45,17 @@ RUN --mount=type=bind,target=/ctx \
     && python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 
 # README.md is only the long description (setuptools warns if absent); the image does not need it.
+# PIP_CONSTRAINTS: optional pip constraints file in the build context (its name should change
+# with its content, as scripts/container_build.sh does, so that the layer cache notices), e.g.
+# the `pip freeze` of a tested environment so that the image has exactly the same versions.
+ARG PIP_CONSTRAINTS=""
 COPY pyproject.toml /src/
 COPY gausspet_bids /src/gausspet_bids
-RUN --mount=type=secret,id=cacert \
+RUN --mount=type=bind,target=/ctx \
+    --mount=type=secret,id=cacert \
     if [ -s /run/secrets/cacert ]; then export PIP_CERT=/run/secrets/cacert; fi; \
     echo "torch==$(python -c 'import torch; print(torch.__version__)')" > /tmp/constraints.txt \
+    && if [ -n "${PIP_CONSTRAINTS}" ]; then grep -v '^torch==' "/ctx/${PIP_CONSTRAINTS}" >> /tmp/constraints.txt; fi \
     && pip install --constraint /tmp/constraints.txt /src \
     && rm -rf /src /tmp/constraints.txt
 
@@ -64,9 +71,7 @@ RUN apt-get update \
 COPY --from=builder /opt/venv /opt/venv
 
 ARG VERSION=0.1.0
-ARG VCS_REF=unknown
-ARG BUILD_DATE=unknown
-ARG IMAGE_TAG=latest
+ARG IMAGE_TAG=gausspet:${VERSION}
 # Threads: one per process by default (fMRIPrep's choice); --omp-nthreads raises it per node.
 # HOME is world-writable so that `--user $(id -u):$(id -g)` has a home for caches.
 ENV PATH=/opt/venv/bin:$PATH \
@@ -82,7 +87,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     GAUSSPET_CONTAINER_TYPE=docker \
-    GAUSSPET_CONTAINER_TAG=gausspet:${IMAGE_TAG}
+    GAUSSPET_CONTAINER_TAG=${IMAGE_TAG} \
+    DENO_NO_UPDATE_CHECK=1
 
 # Warm the caches a first run would otherwise build (matplotlib's font list), and prove offline
 # resources are present: the atlas, nilearn's ICBM 2009a template and the validator binary.
@@ -92,6 +98,9 @@ RUN python -c "import matplotlib.pyplot" \
     && gausspet --version \
     && chmod -R a+rwX /home/gausspet
 
+# Last, so that a new date or revision does not invalidate the layers above.
+ARG VCS_REF=unknown
+ARG BUILD_DATE=unknown
 LABEL org.opencontainers.image.title="gausspet" \
       org.opencontainers.image.description="GaussPET BIDS App: synthetic FDG-PET from routine MRI" \
       org.opencontainers.image.version="${VERSION}" \

@@ -31,6 +31,17 @@ find build/torch -name '*.whl' ! -name "$(basename "$TORCH_WHEEL_SRC")" -delete
 ln -f "$TORCH_WHEEL_SRC" build/torch/ 2>/dev/null || cp -f "$TORCH_WHEEL_SRC" build/torch/
 TORCH_WHEEL="build/torch/$(basename "$TORCH_WHEEL_SRC")"
 
+# Same versions as the tested virtualenv: its `pip freeze` as constraints, named by content.
+PIP_CONSTRAINTS=""
+if [ -x .venv/bin/pip ] && [ "${USE_VENV_CONSTRAINTS:-1}" = 1 ]; then
+  mkdir -p build/pip
+  freeze=$(.venv/bin/pip freeze --exclude-editable --disable-pip-version-check | grep -E '^[A-Za-z0-9_.-]+==')
+  sum=$(printf '%s\n' "$freeze" | sha256sum | cut -c1-12)
+  rm -f build/pip/constraints-*.txt
+  printf '%s\n' "$freeze" > "build/pip/constraints-$sum.txt"
+  PIP_CONSTRAINTS="build/pip/constraints-$sum.txt"
+fi
+
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
 VCS_REF=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -40,10 +51,11 @@ start=$(date +%s)
   --network host --format docker \
   --secret "id=cacert,src=$CA_BUNDLE" \
   --build-arg "TORCH_WHEEL=$TORCH_WHEEL" \
+  --build-arg "PIP_CONSTRAINTS=$PIP_CONSTRAINTS" \
   --build-arg "VERSION=$VERSION" \
   --build-arg "VCS_REF=$VCS_REF" \
   --build-arg "BUILD_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-  --build-arg "IMAGE_TAG=${IMAGE##*:}" \
+  --build-arg "IMAGE_TAG=$IMAGE" \
   -t "$IMAGE" -f Dockerfile .
 end=$(date +%s)
 

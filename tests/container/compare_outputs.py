@@ -21,7 +21,7 @@ import pandas as pd
 
 IGNORED_KEYS = {"Container"}  # GeneratedBy[].Container says how the run was packaged
 NOT_COMPARED = {".html", ".svg", ".png", ".log", ".txt", ".pklz", ".toml"}
-IGNORED_DIRS = {"logs", "figures"}
+IGNORED_DIRS = {"log", "logs", "figures"}  # run logs (times, paths), report figures
 
 
 def _files(root: Path) -> set[str]:

@@ -39,6 +39,7 @@ class Lesion:
 
     core: Field  # infarct core fraction: MRI-visible, FDG reduced by ``core_reduction``
     penumbra: Field  # hypoperfused rim beyond the core, invisible on MRI
+    cavity: Field  # chronic stage: fluid-filled centre of larger infarcts (zero for small ones)
     kind: str  # lacunar | territorial | large
     territory: str  # one of the nine territories
     hemisphere: str  # L | R
@@ -86,6 +87,7 @@ def draw_lesion(rng: np.random.Generator, bank: TissueBank) -> Lesion:
     infratentorial = territory in ("SCA", "ICA", "BA")
     return Lesion(
         core=Field(core, bank.gm.affine),
+        cavity=Field(_cavity(core, bank.resolution_mm), bank.gm.affine),
         penumbra=Field(penumbra, bank.gm.affine),
         kind=kind,
         territory=territory,
@@ -96,6 +98,20 @@ def draw_lesion(rng: np.random.Generator, bank: TissueBank) -> Lesion:
         penumbra_reduction=float(rng.uniform(0.1, 0.3)),
         diaschisis=0.0 if infratentorial else float(rng.uniform(0.10, 0.25)),
     )
+
+
+CAVITY_MIN_ML = 8.0  # chronic infarcts larger than this liquefy in their centre
+
+
+def _cavity(core: np.ndarray, res: float) -> np.ndarray:
+    """Encephalomalacia: the core eroded by ~4 mm, for infarcts above CAVITY_MIN_ML."""
+    solid = core > 0.5
+    if solid.sum() * res**3 / 1000.0 < CAVITY_MIN_ML:
+        return np.zeros_like(core)
+    inner = ndimage.binary_erosion(solid, iterations=max(1, int(round(4.0 / res))))
+    cavity = ndimage.gaussian_filter(inner.astype(np.float32), 0.7) * core
+    cavity[cavity < 1e-3] = 0.0
+    return cavity.astype(np.float32)
 
 
 def _grow(

@@ -27,7 +27,8 @@ TISSUE_ADC = {"gm": 0.85, "wm": 0.72, "csf": 3.0, "meninges": 1.5, "bone": 0.3,
               "marrow": 0.5, "muscle": 1.4, "fat": 0.2, "skin": 1.0}  # fmt: skip
 # Lesion tissue by stage: acute = cytotoxic oedema (ADC low, DWI bright, FLAIR near normal),
 # subacute = vasogenic oedema (FLAIR/T2 bright, ADC pseudo-normal), chronic = gliosis and tissue
-# loss (FLAIR bright, T1 dark, ADC high).
+# loss (FLAIR bright, T1 dark, ADC high); the centre of larger chronic infarcts is a fluid-filled
+# cavity (CSF signal: FLAIR dark inside a bright gliotic rim).
 LESION_SIGNAL = {
     "acute": {"T1w": 0.72, "T2w": 0.7, "FLAIR": 0.85, "dwi": 0.8, "adc": 0.42},
     "subacute": {"T1w": 0.45, "T2w": 0.9, "FLAIR": 1.25, "dwi": 0.9, "adc": 0.8},
@@ -60,6 +61,9 @@ def noise_free_signal(
         v_gm = values["gm"] * (1.0 + jitter.get("gm", 0.0))
         v_wm = values["wm"] * (1.0 + jitter.get("wm", 0.0))
         lesion = LESION_SIGNAL[stage][contrast] * (1.0 + jitter.get("wm", 0.0))
+        if stage == "chronic":  # the liquefied centre of larger infarcts looks like CSF
+            fluid = values["csf"] * (1.0 + jitter.get("csf", 0.0))
+            lesion = lesion + _fluid_share(tissues) * (fluid - lesion)
         out += tissues.core * (gm * (lesion - v_gm) + wm * (lesion - v_wm))
     return out
 
@@ -78,8 +82,16 @@ def adc_map(tissues: Tissues, stage: str | None) -> np.ndarray:
             * (tissues.fractions["gm"] + tissues.fractions["wm"])
             / np.maximum(weight, 1e-6)
         )
-        adc = adc * (1.0 - share) + LESION_SIGNAL[stage]["adc"] * share
+        lesion = LESION_SIGNAL[stage]["adc"]
+        if stage == "chronic":
+            lesion = lesion + _fluid_share(tissues) * (TISSUE_ADC["csf"] - lesion)
+        adc = adc * (1.0 - share) + lesion * share
     return adc
+
+
+def _fluid_share(tissues: Tissues) -> np.ndarray:
+    """Share of the core that is liquefied (chronic cavity), 0..1."""
+    return np.clip(tissues.cavity / np.maximum(tissues.core, 1e-6), 0.0, 1.0)
 
 
 def bias_field(

@@ -46,6 +46,7 @@ class Tissues:
     contra_cerebellum: np.ndarray  # cerebellum contralateral to the lesion (diaschisis)
     territory: np.ndarray  # atlas labels 0..32, zero outside the brain
     core: np.ndarray  # lesion core fraction
+    cavity: np.ndarray  # fluid-filled part of the core (used at the chronic stage)
     penumbra: np.ndarray  # penumbra fraction
     regional: np.ndarray  # smooth relative uptake variation
     brain: np.ndarray  # brain fraction (GM + WM + CSF inside the brain mask)
@@ -85,10 +86,12 @@ def tissues_at(subject: Subject, t: np.ndarray, s: np.ndarray, bank: TissueBank)
         fractions[name] += layer * rest
     if subject.lesion is not None:
         core = subject.lesion.core.sample(t, sparse=True)
+        cavity = subject.lesion.cavity.sample(t, sparse=True)
         penumbra = subject.lesion.penumbra.sample(t, sparse=True)
         contra = np.isin(labels, subject.lesion.contralateral_cerebellum_labels)
     else:
         core = np.zeros_like(gm)
+        cavity = np.zeros_like(gm)
         penumbra = np.zeros_like(gm)
         contra = np.zeros(gm.shape, dtype=bool)
     in_brain = brain > 0.05
@@ -99,6 +102,7 @@ def tissues_at(subject: Subject, t: np.ndarray, s: np.ndarray, bank: TissueBank)
         contra_cerebellum=contra & in_brain,
         territory=np.where(in_brain, labels, 0).astype(np.uint8),
         core=core * in_brain,
+        cavity=cavity * in_brain,
         penumbra=penumbra * in_brain,
         regional=1.0 + subject.uptake.regional.sample(s),
         brain=brain,
@@ -121,6 +125,7 @@ def _scatter(inner: Tissues, near: np.ndarray) -> Tissues:
         contra_cerebellum=full(inner.contra_cerebellum),
         territory=full(inner.territory),
         core=full(inner.core),
+        cavity=full(inner.cavity),
         penumbra=full(inner.penumbra),
         regional=full(inner.regional, 1.0),
         brain=full(inner.brain),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 from phantom_truth import load_truth, subject_of, truth_image
+from scipy import ndimage
 
 from gausspet_bids.phantom import mri, pet
 from gausspet_bids.phantom.render import tissues_in_scanner
@@ -46,18 +47,25 @@ def test_acute_lesion_bright_on_dwi_dark_on_adc(small_phantom):
 
 
 def test_chronic_lesion_bright_on_flair_dark_on_t1w(small_phantom):
+    """Chronic (sub-004 ses-2, ~20 ml): gliotic rim bright on FLAIR, liquefied centre dark
+    (CSF-like), whole lesion dark on T1w; acute (ses-1) FLAIR is far less bright."""
     core, normal = _masks(small_phantom, "004", "2")
+    centre = ndimage.binary_erosion(core, iterations=3)
+    rim = core & ~ndimage.binary_erosion(core, iterations=1)
+    assert centre.sum() > 10 and rim.sum() > 100
     flair = _on_t1w(small_phantom, "004", "2", "sub-004/ses-2/anat/sub-004_ses-2_FLAIR.nii.gz")
     t1w = _on_t1w(small_phantom, "004", "2", "sub-004/ses-2/anat/sub-004_ses-2_T1w.nii.gz")
-    assert np.median(flair[core]) > 1.3 * np.median(flair[normal])
+    normal_flair = np.median(flair[normal])
+    assert np.median(flair[rim]) > 1.25 * normal_flair
+    assert np.median(flair[centre]) < 0.8 * normal_flair
     assert np.median(t1w[core]) < 0.7 * np.median(t1w[normal])
-    # the same lesion was dark on FLAIR-relative-to-DWI terms when acute: stage changes contrast
     acute_flair = _on_t1w(
         small_phantom, "004", "1", "sub-004/ses-1/anat/sub-004_ses-1_FLAIR.nii.gz"
     )
     core1, normal1 = _masks(small_phantom, "004", "1")
-    acute_ratio = np.median(acute_flair[core1]) / np.median(acute_flair[normal1])
-    assert acute_ratio < np.median(flair[core]) / np.median(flair[normal])
+    rim1 = core1 & ~ndimage.binary_erosion(core1, iterations=1)
+    acute_ratio = np.median(acute_flair[rim1]) / np.median(acute_flair[normal1])
+    assert acute_ratio < np.median(flair[rim]) / normal_flair
 
 
 def _corr(a, b, mask):

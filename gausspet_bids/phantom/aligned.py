@@ -26,7 +26,7 @@ from gausspet_bids.phantom.cohort import (
 )
 from gausspet_bids.phantom.geometry import ImageGrid
 from gausspet_bids.phantom.render import tissues_aligned
-from gausspet_bids.phantom.subject import lesion_ml, make_subject, subject_scores
+from gausspet_bids.phantom.subject import Subject, lesion_ml, make_subject, subject_scores
 from gausspet_bids.phantom.tissue_bank import tissue_bank
 from gausspet_bids.preprocessing.model_grid import model_grid
 
@@ -44,7 +44,7 @@ def split_of(n: int, test_fraction: float, seed: int) -> list[str]:
     return ["test" if i in test else "train" for i in range(n)]
 
 
-def aligned_images(subject, seed: int, grid: ImageGrid) -> dict[str, np.ndarray]:
+def aligned_images(subject: Subject, seed: int, grid: ImageGrid) -> dict[str, np.ndarray]:
     """Model-grid images of one participant (first session's stage): MRI, SUVR PET, mask."""
     tissues = tissues_aligned(subject, grid, tissue_bank(2))
     stage = subject.sessions[0].plan.stage

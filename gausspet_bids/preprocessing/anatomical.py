@@ -14,7 +14,8 @@ from nipype.pipeline import engine as pe
 
 from gausspet_bids.preprocessing import interfaces as gi
 
-TEMPLATE_REGISTRATION_MM = 2.0  # the template is resampled to this for the registration
+# The template is resampled to this spacing for the registration (sloppy: coarser, 4x faster).
+TEMPLATE_REGISTRATION_MM = {False: 2.0, True: 3.0}
 
 
 def init_anat_reference_wf(
@@ -60,7 +61,7 @@ def init_anat_reference_wf(
     bet = pe.Node(gi.BrainExtraction(method=brain_extraction, sloppy=sloppy, **threads),
                   name="brain_extraction", n_procs=omp_nthreads)  # fmt: skip
     reg = pe.Node(gi.Registration(mode="syn", sloppy=sloppy,
-                                  fixed_resolution_mm=TEMPLATE_REGISTRATION_MM, **threads),
+                                  fixed_resolution_mm=TEMPLATE_REGISTRATION_MM[bool(sloppy)], **threads),
                   name="template_registration", n_procs=omp_nthreads)  # fmt: skip
     atlas = pe.Node(gi.ApplyTransforms(interpolation="genericLabel", out_name="atlas.nii.gz",
                                        **threads), name="atlas_to_reference")  # fmt: skip

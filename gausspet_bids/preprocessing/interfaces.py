@@ -223,7 +223,7 @@ class _TerritoryInputSpec(BaseInterfaceInputSpec):
     labels_file = File(exists=True, mandatory=True)
     brain_mask = File(exists=True, mandatory=True)
     gm_file = File(exists=True, mandatory=True)
-    reference_region = traits.Enum("cerebellum", "wholebrain", usedefault=True)
+    reference_region = traits.Enum(*terr.REFERENCE_REGIONS, usedefault=True)
 
 
 class _TerritoryOutputSpec(TraitedSpec):

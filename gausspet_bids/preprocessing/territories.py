@@ -19,6 +19,9 @@ from gausspet_bids.bids.atomic import atomic_path, save_nifti
 
 TERRITORIES = ("ACA", "LLS", "MCA", "PCA", "PCTP", "ACTP", "BA", "SCA", "ICA")
 CEREBELLAR_TERRITORIES = ("SCA", "ICA")
+# SUVR reference-region names accepted (CLI spellings included) -> canonical name.
+REFERENCE_REGIONS = {"cerebellum": "cerebellum", "cerebellar-gm": "cerebellum",
+                     "wholebrain": "wholebrain", "whole-brain": "wholebrain"}  # fmt: skip
 
 
 def atlas_file(resolution_mm: int = 1) -> Path:
@@ -103,6 +106,9 @@ def reference_region(
     ``cerebellum``: cerebellar grey matter = superior + inferior cerebellar territories x grey
     matter probability >= ``gm_threshold``, inside the brain mask. ``wholebrain``: the brain mask.
     """
+    if region not in REFERENCE_REGIONS:
+        raise ValueError(f"SUVR reference region must be one of {sorted(REFERENCE_REGIONS)}")
+    region = REFERENCE_REGIONS[region]
     mask_img = nib.load(str(brain_mask_file))
     brain = np.asanyarray(mask_img.dataobj) > 0.5
     if region == "wholebrain":
@@ -117,8 +123,6 @@ def reference_region(
             gm = gm / 255.0
         gm = gm >= gm_threshold
         region_mask = cerebellar & gm & brain
-    else:
-        raise ValueError(f"SUVR reference region must be cerebellum|wholebrain, got {region!r}")
     out = nib.Nifti1Image(region_mask.astype(np.uint8), mask_img.affine)
     out.header.set_data_dtype(np.uint8)
     return str(save_nifti(out, out_file))

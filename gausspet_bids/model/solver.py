@@ -83,14 +83,15 @@ def gauss_seidel(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``sweeps`` block Gauss-Seidel sweeps (x_hat-step then y-step); return (y, x_hat).
 
-    Initialisation: x_hat = p * x (missing contrasts start at zero), y = a.x_hat + b. Missing
-    contrasts have no data term (mu p_m = 0), so the inverse pathway imputes them as
-    x_hat_m ~ c_m y + d_m and, a_m not being masked, the imputed value feeds back into y.
+    Initialisation: x_hat = x for present contrasts and d_m (the inverse pathway's offset, a
+    typical normalised value) for missing ones, y = a.x_hat + b; so K = 0 degrades gracefully
+    when a contrast is absent. Missing contrasts have no data term (mu p_m = 0): the sweeps
+    impute them as x_hat_m ~ c_m y + d_m and, a_m not being masked, feed them back into y.
     """
     if lam <= 0:
         raise ValueError(f"lam must be > 0 for the x_hat-step to be well posed, got {lam}")
     x = x * presence
-    x_hat = x
+    x_hat = x + (1.0 - presence) * coef.d  # missing contrasts start at the inverse offset d_m
     y = (coef.a * x_hat).sum(1, keepdim=True) + coef.b
     for _ in range(int(sweeps)):
         x_hat = x_step(y, x, presence, coef, lam, mu)

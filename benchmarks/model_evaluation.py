@@ -153,7 +153,7 @@ def evaluate(args) -> int:
         whole[c["n"]] = synthesise(c["images"], c["mask"], loaded)["pet"]
         return whole[c["n"]]
 
-    run_config(f"GaussPET K={meta['sweeps']} (default model)", untiled, cases, cores, results, say)
+    run_config(f"GaussPET K={meta['sweeps']} ({meta['name']})", untiled, cases, cores, results, say)
     subset = cases[: args.tile_participants]
     for tiles in args.tiles:
         diffs = []
@@ -187,7 +187,7 @@ def evaluate(args) -> int:
             say,
         )
     for label, subset in SUBSETS.items():
-        if label == "all":
+        if label == "all" or label not in args.subsets:
             continue
         run_config(
             f"contrasts: {label}",
@@ -318,7 +318,7 @@ def main(argv=None) -> int:
     e.add_argument(
         "--phantom-seed", type=int, required=True, help="the gausspet-phantom --seed of COHORT"
     )
-    e.add_argument("--tiles", type=int, nargs="+", default=[1, 8, 64])
+    e.add_argument("--tiles", type=int, nargs="*", default=[1, 8, 64])
     e.add_argument(
         "--tile-participants", type=int, default=6, help="participants for the tiling runs"
     )

@@ -41,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stale_participants(out_dir: Path, n: int, layout: str) -> list[str]:
+    """Participants already in ``out_dir`` that this cohort would not overwrite (BIDS only)."""
+    if layout != "bids" or not out_dir.is_dir():
+        return []
+    width = max(3, len(str(n)))
+    wanted = {f"sub-{i + 1:0{width}d}" for i in range(n)}
+    return sorted(p.name for p in out_dir.glob("sub-*") if p.name not in wanted)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -56,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"gausspet-phantom: --ground-truth {gt} must be outside {out_dir}", file=sys.stderr
             )
             return 2
+    stale = _stale_participants(out_dir, args.participants, args.layout)
+    if stale:
+        print(f"gausspet-phantom: {out_dir} already holds {', '.join(stale[:3])}"
+              f"{' ...' if len(stale) > 3 else ''} outside this cohort; use an empty folder",
+              file=sys.stderr)  # fmt: skip
+        return 2
     options = CohortOptions(**{
         f"{name}_fraction": getattr(args, f"{name}_fraction")
         for name in ("control", "two_session", "no_t1w", "no_t2w", "no_pet", "static_pet")

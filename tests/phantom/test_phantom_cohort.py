@@ -41,3 +41,11 @@ def test_cli_refuses_ground_truth_inside_the_dataset(tmp_path, capsys):
     assert "must be outside" in capsys.readouterr().err
     assert main([str(out), "--participants", "0"]) == 2
     assert not out.exists()
+
+
+def test_cli_refuses_a_dataset_with_other_participants(tmp_path, capsys):
+    out = tmp_path / "bids"
+    (out / "sub-999").mkdir(parents=True)
+    assert main([str(out), "--participants", "2", "--small"]) == 2
+    assert "sub-999" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["sub-999"]

@@ -44,20 +44,21 @@ RUN --mount=type=bind,target=/ctx \
     fi \
     && python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 
-# README.md is only the long description (setuptools warns if absent); the image does not need it.
+# The dependencies (not the package: its source changes far more often than its dependencies,
+# and every layer is a full copy with podman's vfs storage), read from pyproject.toml.
 # PIP_CONSTRAINTS: optional pip constraints file in the build context (its name should change
 # with its content, as scripts/container_build.sh does, so that the layer cache notices), e.g.
 # the `pip freeze` of a tested environment so that the image has exactly the same versions.
 ARG PIP_CONSTRAINTS=""
-COPY pyproject.toml /src/
-COPY gausspet_bids /src/gausspet_bids
+COPY pyproject.toml /tmp/pyproject.toml
 RUN --mount=type=bind,target=/ctx \
     --mount=type=secret,id=cacert \
     if [ -s /run/secrets/cacert ]; then export PIP_CERT=/run/secrets/cacert; fi; \
     echo "torch==$(python -c 'import torch; print(torch.__version__)')" > /tmp/constraints.txt \
     && if [ -n "${PIP_CONSTRAINTS}" ]; then grep -v '^torch==' "/ctx/${PIP_CONSTRAINTS}" >> /tmp/constraints.txt; fi \
-    && pip install --constraint /tmp/constraints.txt /src \
-    && rm -rf /src /tmp/constraints.txt
+    && python -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
+    && pip install --constraint /tmp/constraints.txt -r /tmp/requirements.txt "setuptools>=68" wheel \
+    && rm -rf /tmp/pyproject.toml /tmp/constraints.txt /tmp/requirements.txt
 
 # ---------------------------------------------------------------- runtime image
 FROM ${BASE_IMAGE}
@@ -90,9 +91,16 @@ ENV PATH=/opt/venv/bin:$PATH \
     GAUSSPET_CONTAINER_TAG=${IMAGE_TAG} \
     DENO_NO_UPDATE_CHECK=1
 
-# Warm the caches a first run would otherwise build (matplotlib's font list), and prove offline
-# resources are present: the atlas, nilearn's ICBM 2009a template and the validator binary.
-RUN python -c "import matplotlib.pyplot" \
+# The package itself (no dependency may be missing: pip check), then warm the caches a first
+# run would otherwise build (matplotlib's font list) and prove the offline resources are there:
+# the atlas, nilearn's ICBM 2009a template and the validator binary.
+# README.md is only the long description (setuptools warns if absent); the image does not need it.
+COPY pyproject.toml /tmp/src/
+COPY gausspet_bids /tmp/src/gausspet_bids
+RUN pip install --no-cache-dir --no-deps --no-build-isolation /tmp/src \
+    && rm -rf /tmp/src \
+    && pip check \
+    && python -c "import matplotlib.pyplot" \
     && python -c "import gausspet_bids.preprocessing.model_grid as g; g.template_t1w(); g.model_grid()" \
     && bids-validator-deno --version \
     && gausspet --version \

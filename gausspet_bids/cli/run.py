@@ -14,7 +14,7 @@ import sys
 os.environ.setdefault("NIPYPE_NO_ET", "1")  # Nipype must not query its version server
 
 from gausspet_bids.cli.checks import UsageError, check_options  # noqa: E402
-from gausspet_bids.cli.parser import CONTRASTS, build_parser  # noqa: E402
+from gausspet_bids.cli.parser import build_parser  # noqa: E402
 
 LOGGER = logging.getLogger("gausspet")
 
@@ -28,11 +28,23 @@ def setup_logging(verbosity: int) -> None:
 
 
 def accepted_contrasts(opts) -> list[str]:
-    """Contrasts the synthesis may use: ``--contrasts`` or every contrast.
+    """Contrasts the synthesis may use: the model's own (from its metadata), narrowed by
+    ``--contrasts``. A model file that cannot be read is a usage error naming the file."""
+    from gausspet_bids.model.checkpoint import load_model_metadata
 
-    The lead narrows this to the model's own metadata once the model is wired in.
-    """
-    return list(opts.contrasts or CONTRASTS)
+    try:
+        model_contrasts = list(load_model_metadata(opts.model)["contrasts"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"--model {opts.model or '(packaged default)'}: {exc}") from exc
+    if opts.contrasts:
+        unknown = [c for c in opts.contrasts if c not in model_contrasts]
+        if unknown:
+            raise UsageError(
+                f"--contrasts {' '.join(unknown)}: the model accepts only "
+                f"{', '.join(model_contrasts)}"
+            )
+        return [c for c in model_contrasts if c in opts.contrasts]
+    return model_contrasts
 
 
 def validate_input(bids_dir) -> bool:
@@ -72,9 +84,14 @@ def run_participant(opts, argv: list[str]) -> int:
     except IncompatibleOutputError as exc:
         print(f"gausspet: error: {exc}", file=sys.stderr)
         return 2
+    try:
+        contrasts = accepted_contrasts(opts)
+    except UsageError as exc:
+        print(f"gausspet: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     sessions = discover(
         opts.bids_dir,
-        accepted_contrasts=accepted_contrasts(opts),
+        accepted_contrasts=contrasts,
         participant_labels=opts.participant_label,
         session_labels=opts.session_label,
         bids_filters=opts.bids_filters,

@@ -26,13 +26,17 @@ os.environ.setdefault("NIPYPE_NO_ET", "1")  # no version check over the network
 from nipype.interfaces import utility as niu  # noqa: E402
 from nipype.pipeline import engine as pe  # noqa: E402
 
-from gausspet_bids.bids.dataset_description import write_dataset_description  # noqa: E402
+from gausspet_bids.bids.dataset_description import (  # noqa: E402
+    write_bidsignore,
+    write_dataset_description,
+)
 from gausspet_bids.bids.discovery import SessionInputs  # noqa: E402
 from gausspet_bids.reports.participant_report import (  # noqa: E402
     collect_crashes,
     write_participant_report,
 )
 from gausspet_bids.workflows.config_snapshot import write_config_snapshot  # noqa: E402
+from gausspet_bids.workflows.scoring import BIDSIGNORE_PATTERNS as SCORING_BIDSIGNORE  # noqa: E402
 
 LOGGER = logging.getLogger("gausspet")
 
@@ -146,18 +150,22 @@ def init_single_session_wf(
     workflow.connect(summary, "inputs_summary", outputnode, "inputs_summary")
     workflow.add_nodes([inputnode])  # present even before a stage reads from it
 
-    # --- Stage workflows plug in here, in data-flow order -------------------------------
-    # preprocessing (its factory takes the files as arguments, named as inputs.paths()):
-    #     preproc_wf = init_preproc_wf(subject=inputs.subject, session=inputs.session,
-    #         output_dir=output_dir, **inputs.paths(), sloppy=options.sloppy,
-    #         omp_nthreads=options.omp_nthreads, pet_time_window=options.pet_time_window,
-    #         suvr_reference=..., write_model_inputs=options.write_model_inputs)
-    #     workflow.add_nodes([preproc_wf])
-    # synthesis: connect preproc_wf.outputnode model-grid images -> synthesis node
-    #     (model=options.model, device=options.device, omp_nthreads=options.omp_nthreads)
-    # scoring: synthetic + real PET -> scoring workflow; figures written to
-    #     OUTPUT_DIR/sub-XX/figures/ and TSVs under sub-XX/ appear in the report by themselves.
-    # Collect what later steps need on `outputnode` (add fields to it).
+    # --- Stage workflows, in data-flow order: preprocessing -> synthesis -> scoring -------
+    from gausspet_bids.workflows.session_processing import init_session_processing_wf
+
+    processing = init_session_processing_wf(
+        inputs=inputs,
+        output_dir=output_dir,
+        sloppy=options.sloppy,
+        omp_nthreads=options.omp_nthreads,
+        output_spaces=options.output_spaces,
+        write_model_inputs=options.write_model_inputs,
+        pet_time_window=options.pet_time_window,
+        suvr_reference=options.suvr_reference,
+        model=options.model,
+        device=options.device,
+    )
+    workflow.add_nodes([processing])
     return workflow
 
 
@@ -316,6 +324,7 @@ def run_participant_level(
         finally:
             try:
                 write_dataset_description(output_dir, bids_dir=bids_dir)
+                write_bidsignore(output_dir, SCORING_BIDSIGNORE)
             except Exception as exc:
                 LOGGER.error("cannot write %s/dataset_description.json: %s", output_dir, exc)
             try:

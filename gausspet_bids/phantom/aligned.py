@@ -44,8 +44,14 @@ def split_of(n: int, test_fraction: float, seed: int) -> list[str]:
     return ["test" if i in test else "train" for i in range(n)]
 
 
-def aligned_images(subject: Subject, seed: int, grid: ImageGrid) -> dict[str, np.ndarray]:
-    """Model-grid images of one participant (first session's stage): MRI, SUVR PET, mask."""
+def aligned_images(
+    subject: Subject, seed: int, grid: ImageGrid, with_truth: bool = False
+) -> dict[str, np.ndarray]:
+    """Model-grid images of one participant (first session's stage): MRI, SUVR PET, mask.
+
+    ``with_truth`` adds ``TRUTH/CORE``, ``TRUTH/PENUMBRA`` (masks, fraction >= 0.5) and
+    ``TRUTH/PET`` (noise-free SUVR over the noise-free cerebellar-GM mean).
+    """
     tissues = tissues_aligned(subject, grid, tissue_bank(2))
     stage = subject.sessions[0].plan.stage
     rng = participant_rng(seed, subject.plan.index, 50)
@@ -68,6 +74,11 @@ def aligned_images(subject: Subject, seed: int, grid: ImageGrid) -> dict[str, np
     for key in out:
         out[key] = np.where(mask, out[key], 0.0).astype(np.float32)
     out["MASK"] = mask.astype(np.uint8)
+    if with_truth:
+        out["TRUTH/CORE"] = ((tissues.core >= 0.5) & mask).astype(np.uint8)
+        out["TRUTH/PENUMBRA"] = ((tissues.penumbra >= 0.5) & mask).astype(np.uint8)
+        suvr = noise_free / pet.cerebellar_reference(noise_free, tissues)
+        out["TRUTH/PET"] = np.where(mask, suvr, 0.0).astype(np.float32)
     return out
 
 
@@ -78,8 +89,13 @@ def write_aligned_cohort(
     *,
     test_fraction: float = 0.2,
     options: CohortOptions | None = None,
+    truth_dir: Path | str | None = None,
 ) -> pd.DataFrame:
-    """Write ``n`` participants in the aligned layout; return (and write) ``cohort.tsv``."""
+    """Write ``n`` participants in the aligned layout; return (and write) ``cohort.tsv``.
+
+    With ``truth_dir``: ``truth_dir/{train,test}/{CORE,PENUMBRA,PET}/N.nii.gz`` on the same grid
+    (lesion core and penumbra masks, noise-free SUVR).
+    """
     out_dir = Path(out_dir)
     shape, affine = model_grid()
     grid = ImageGrid(shape=shape, affine=affine)
@@ -91,8 +107,12 @@ def write_aligned_cohort(
         les = subject.lesion
         nihss, mrs = subject_scores(subject, seed)
         number = plan.index + 1
-        for key, data in aligned_images(subject, seed, grid).items():
-            folder = out_dir / split / ("MRI/" + key if key in MRI_CHANNELS else key)
+        images = aligned_images(subject, seed, grid, with_truth=truth_dir is not None)
+        for key, data in images.items():
+            if key.startswith("TRUTH/"):
+                folder = Path(truth_dir) / split / key.removeprefix("TRUTH/")
+            else:
+                folder = out_dir / split / ("MRI/" + key if key in MRI_CHANNELS else key)
             img = nib.Nifti1Image(data, affine)
             img.header.set_xyzt_units("mm")
             img.set_sform(affine, code="mni")  # template space (MNI152NLin2009aSym)

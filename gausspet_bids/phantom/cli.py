@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         from gausspet_bids.phantom.aligned import write_aligned_cohort
 
         table = write_aligned_cohort(out_dir, args.participants, args.seed,
-                                     test_fraction=args.test_fraction, options=options)  # fmt: skip
+                                     test_fraction=args.test_fraction, options=options,
+                                     truth_dir=args.ground_truth)  # fmt: skip
         print(f"gausspet-phantom: {len(table)} participants ({(table.split == 'train').sum()} "
               f"train, {(table.split == 'test').sum()} test) in {out_dir} "
               f"({time.monotonic() - start:.1f} s)")  # fmt: skip

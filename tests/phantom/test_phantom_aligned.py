@@ -5,6 +5,7 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 
+from gausspet_bids.phantom.aligned import write_aligned_cohort
 from gausspet_bids.preprocessing.model_grid import model_grid
 
 CHANNELS = ("MRI/T1w", "MRI/T2w", "MRI/FLAIR", "MRI/DWI", "MRI/ADC", "PET", "MASK")
@@ -55,3 +56,22 @@ def test_acute_lesions_visible_on_aligned_dwi(small_aligned):
     acute = [r for r in table.itertuples() if r.stage == "acute" and r.lesion_ml > 2]
     assert controls and acute
     assert min(ratio[r.N] for r in acute) > max(ratio[r.N] for r in controls)
+
+
+def test_aligned_ground_truth_masks_and_noise_free_pet(small_aligned, tmp_path):
+    write_aligned_cohort(tmp_path / "al", 1, small_aligned.seed, test_fraction=0.0,
+                         truth_dir=tmp_path / "gt")  # fmt: skip
+    assert small_aligned.table.set_index("N").loc[1, "group"] == "stroke"
+
+    def load(root, channel):
+        return np.asanyarray(nib.load(root / "train" / channel / "1.nii.gz").dataobj)
+
+    core = load(tmp_path / "gt", "CORE") > 0
+    penumbra = load(tmp_path / "gt", "PENUMBRA") > 0
+    truth, noisy = load(tmp_path / "gt", "PET"), load(tmp_path / "al", "PET")
+    mask = load(tmp_path / "al", "MASK") > 0
+    assert core.sum() > 100 and penumbra.sum() > 100 and not (core & penumbra).any()
+    assert (core | penumbra).sum() == ((core | penumbra) & mask).sum()
+    assert np.median(truth[core]) < 0.5 * np.median(truth[mask])
+    assert np.median(truth[penumbra]) < np.median(truth[mask & ~core & ~penumbra])
+    assert np.corrcoef(truth[mask], noisy[mask])[0, 1] > 0.9

@@ -133,6 +133,16 @@ class GaussPET(nn.Module):
             self.net.head.bias[:m] = 1.0 / m / gain  # a: average of the normalised contrasts
             self.net.head.bias[2 * m + 1 :] = 1.0 / gain  # d: contrasts sit near 1 (c = 0)
 
+    def set_global_coefficients(self, a, b: float, c, d) -> None:
+        """Start from spatially constant coefficients (e.g. the cohort's least-squares fit)."""
+        m, gain = self.net.n_contrasts, self.net.OUTPUT_GAIN
+        with torch.no_grad():
+            bias = self.net.head.bias
+            bias[:m] = torch.as_tensor(a, dtype=bias.dtype) / gain
+            bias[m] = float(b) / gain
+            bias[m + 1 : 2 * m + 1] = torch.as_tensor(c, dtype=bias.dtype) / gain
+            bias[2 * m + 1 :] = torch.as_tensor(d, dtype=bias.dtype) / gain
+
     def set_mean_output(self, mean_pet: float) -> None:
         """Start the offset b so that the untrained model outputs ``mean_pet`` on tissue near 1."""
         with torch.no_grad():

@@ -91,6 +91,28 @@ def evaluate(model: GaussPET, subjects: list[Subject], device: torch.device) -> 
     return evaluate_predictions(preds, subjects)
 
 
+def global_linear_fit(subjects: list[Subject], psf_sigma: float, every: int = 3) -> tuple:
+    """Spatially constant starting coefficients: least squares PET ~ a.(G*x) + b on the training
+    set (G: the PSF), c = 0, d = mean contrast; the network then learns the spatial variation
+    and the coupling. Uses every ``every``-th brain voxel."""
+    from scipy.ndimage import gaussian_filter
+
+    feats, pets, xs = [], [], []
+    for s in subjects:
+        inside = s.mask[0].numpy() > 0
+        x = s.x.numpy()
+        blurred = [gaussian_filter(v, psf_sigma) if psf_sigma > 0 else v for v in x]
+        feats.append(np.stack([v[inside][::every] for v in blurred], 1))
+        xs.append(np.stack([v[inside][::every] for v in x], 1))
+        pets.append(s.pet[0].numpy()[inside][::every])
+    f, x, pet = np.concatenate(feats), np.concatenate(xs), np.concatenate(pets)
+    design = np.concatenate([f, np.ones((len(f), 1))], 1)
+    coef = np.linalg.lstsq(design, pet, rcond=None)[0]
+    # inverse pathway starts uncoupled (c = 0, d = mean contrast): a regression of x on PET is
+    # too diluted by noise to start from, and c is learnt from the inverse loss
+    return coef[:-1], float(coef[-1]), [0.0] * x.shape[1], x.mean(0).tolist()
+
+
 def _tile_step(
     model, s: Subject, presence, box, device, cfg: TrainConfig
 ) -> tuple[torch.Tensor, dict]:
@@ -150,8 +172,7 @@ def train(
         lam=cfg.lam,
         mu=cfg.mu,
     ).to(device)
-    mean_pet = float(np.mean([float(s.pet.sum() / s.mask.sum()) for s in train_set]))
-    model.set_mean_output(mean_pet)
+    model.set_global_coefficients(*global_linear_fit(train_set, cfg.psf_sigma))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     meta = {
         "name": out_dir.name,

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(Path(sys.executable).parent / "gausspet-phantom"),
                 str(bids_dir),
                 "--participants",
-                "4",
+                "1",
                 "--seed",
                 str(args.seed),
                 "--ground-truth",

@@ -177,3 +177,18 @@ def test_reference_choice_and_broken_inputs(tmp_path):
         init_preproc_wf(subject="01", session=None, output_dir=tmp_path, t1w=str(empty))
     with pytest.raises(InputImageError, match="no structural image"):
         init_preproc_wf(subject="01", session=None, output_dir=tmp_path, pet=str(t2))
+
+
+def test_stroke_protocol_without_t1w_builds_in_flair_space(tmp_path):
+    """FLAIR + provided ADC (no T1w, no DWI series): FLAIR is the reference space."""
+    flair, adc = tmp_path / "sub-01_FLAIR.nii.gz", tmp_path / "sub-01_ADC.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((6, 6, 6), np.float32), np.diag([1.0, 1, 3, 1])), flair)
+    nib.save(nib.Nifti1Image(np.full((6, 6, 6), 800.0, np.float32), np.eye(4) * 2), adc)
+    wf = init_preproc_wf(subject="01", session=None, output_dir=tmp_path / "out",
+                         flair=str(flair), adc=str(adc), write_model_inputs=True)  # fmt: skip
+    assert wf.get_node("outputnode").inputs.reference_space == "FLAIR"
+    names = set(wf.list_node_names())
+    assert {"dwi_wf.standardise_adc", "anat_reference_wf.template_registration",
+            "ds_anat_preproc", "ds_dwigrid_grid_adc"} <= names  # fmt: skip
+    sink = wf.get_node("ds_anat_labels")
+    assert sink.inputs.entities["space"] == "FLAIR" and sink.inputs.suffix == "dseg"

@@ -283,4 +283,4 @@ def _derivative_rel(base: dict, datatype: str, entities: dict, suffix: str) -> s
     """Path of a derivative relative to the derivatives root (for ``SpatialReference``)."""
     from gausspet_bids.bids.naming import derivative_path
 
-    return derivative_path(".", datatype, {**base, **entities}, suffix).as_posix().lstrip("./")
+    return derivative_path(".", datatype, {**base, **entities}, suffix).as_posix()

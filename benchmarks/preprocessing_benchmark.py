@@ -78,7 +78,7 @@ def evaluate(out_dir: Path, gt_dir: Path, subject: str, session: str | None, ref
     for suffix, datatype, ents in (("T1w", "anat", ""), ("T2w", "anat", ""),
                                    ("FLAIR", "anat", ""), ("dwi", "dwi", ""),
                                    ("pet", "pet", "_trc-FDG")):  # fmt: skip
-        mat = der / datatype / f"{prefix}{ents}_from-{suffix}_to-{ref}_mode-image_xfm.mat"
+        mat = der / datatype / f"{prefix}{ents}_from-{suffix}_to-{ref}_mode-image_xfm.txt"
         if suffix == ref or not mat.exists() or suffix not in poses:
             continue
         true = np.linalg.inv(poses[suffix]) @ poses[ref]

@@ -18,7 +18,7 @@ from nipype.interfaces.base import (
     traits,
 )
 
-from gausspet_bids.bids.atomic import atomic_path, write_json
+from gausspet_bids.bids.atomic import atomic_path, write_json, write_text
 from gausspet_bids.bids.naming import derivative_path
 
 
@@ -62,6 +62,7 @@ class _SinkInputSpec(BaseInterfaceInputSpec):
     extension = traits.Str(desc="defaults to the input's extension")
     metadata = traits.Dict(traits.Str, traits.Any, desc="JSON sidecar content")
     extra_metadata = traits.Dict(traits.Str, traits.Any, desc="merged into metadata (connected)")
+    bval = traits.Float(desc="DWI-derived 3D image: write a .bval with this value and a zero .bvec")
 
 
 class _SinkOutputSpec(TraitedSpec):
@@ -90,6 +91,10 @@ class DerivativesSink(SimpleInterface):
             self.inputs.extension if isdefined(self.inputs.extension) else None,
         )
         self._results["out_file"] = out
+        if isdefined(self.inputs.bval):
+            stem = out[: -len(_extension(out))]
+            write_text(stem + ".bval", f"{self.inputs.bval:g}\n")
+            write_text(stem + ".bvec", "0\n0\n0\n")
         if sidecar:
             self._results["out_sidecar"] = sidecar
         return runtime

@@ -31,7 +31,7 @@ def init_anat_reference_wf(
     """Preprocess the reference image and map it to the template.
 
     Inputs: ``in_file`` (raw reference image). Outputs: ``preproc`` (reoriented, N4),
-    ``brain_mask``, ``brain``, ``brain_extraction_method``, ``to_template_affine`` (.mat),
+    ``brain_mask``, ``brain``, ``brain_extraction_method``, ``to_template_affine`` (ITK .txt),
     ``to_template_warp``, ``from_template_warp``, ``labels`` (32-label atlas), ``territories``
     (18 values), ``gm`` (GM probability), ``reference_mask`` (SUVR region), ``grid_file``,
     ``grid_mask``, ``grid_image`` (reference contrast on the model grid).
@@ -120,7 +120,7 @@ def init_coreg_wf(
 
     Inputs: ``in_file``, ``reference`` (preprocessed reference image), ``grid_file``,
     ``grid_mask``, ``to_template_affine``. Outputs: ``coregistered`` (in reference space),
-    ``to_reference`` (rigid .mat, reference points -> image points), ``grid_image``.
+    ``to_reference`` (rigid ITK .txt, reference points -> image points), ``grid_image``.
     """
     wf = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(

@@ -2,9 +2,9 @@
 
 Nipype interfaces in :mod:`gausspet_bids.preprocessing.interfaces` are thin wrappers over these.
 All functions read and write files (what Nipype passes around) and write atomically. Transforms
-are ANTs files: ``*.mat`` affines and ``*Warp.nii.gz`` displacement fields, which map points of
+are ANTs files: ITK-text ``*.txt`` affines and ``*Warp.nii.gz`` displacement fields, which map points of
 the *fixed* image to the *moving* image (LPS physical coordinates), as antsApplyTransforms uses
-them. :func:`affine_to_ras` turns a ``.mat`` into a 4x4 RAS world matrix for checks.
+them. :func:`affine_to_ras` turns an affine file into a 4x4 RAS world matrix for checks.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def register(
     """Register ``moving`` to ``fixed``; return the transform files.
 
     ``mode`` is ``rigid``, ``affine`` or ``syn`` (affine then SyN). The returned dict has
-    ``affine`` (the ``.mat``), ``warp``/``inverse_warp`` (SyN only, else ``None``) and
+    ``affine`` (an ITK text ``.txt`` affine), ``warp``/``inverse_warp`` (SyN only, else ``None``) and
     ``warped`` (moving resampled onto fixed). ``fixed_resolution_mm`` resamples a finer fixed
     image first (e.g. the 1 mm template to 2 mm: enough for an affine and a territory-level
     warp, and several times faster); the warp is then defined on that coarser grid. Forward (moving->fixed resampling) transform list:
@@ -152,8 +152,9 @@ def register(
             mask=mask,
             outprefix=f"{tmp}/lin_",
         )
-        affine_out = out_dir / "affine.mat"
-        shutil.copyfile(linear["fwdtransforms"][0], affine_out)
+        # ITK text format (.txt): readable by every ANTs tool and named as BIDS derivatives allow
+        affine_out = out_dir / "affine.txt"
+        ants.write_transform(ants.read_transform(linear["fwdtransforms"][0]), str(affine_out))
         result = {"affine": str(affine_out), "warp": None, "inverse_warp": None}
         warped = linear["warpedmovout"]
         if mode == "syn":
@@ -208,7 +209,8 @@ def apply_transforms(
 
 
 def affine_to_ras(mat_file: Path | str) -> np.ndarray:
-    """4x4 RAS world matrix of an ANTs affine ``.mat`` (maps fixed points to moving points)."""
+    """4x4 RAS world matrix of an ANTs/ITK affine (``.mat`` or ``.txt``; maps fixed points to
+    moving points)."""
     import ants
 
     tx = ants.read_transform(str(mat_file))

@@ -94,7 +94,7 @@ class _RegInputSpec(_ThreadsInputSpec):
 
 
 class _RegOutputSpec(TraitedSpec):
-    affine = File(exists=True, desc="affine/rigid .mat (fixed -> moving points)")
+    affine = File(exists=True, desc="affine/rigid ITK .txt (fixed -> moving points)")
     warp = File(desc="SyN warp (syn mode)")
     inverse_warp = File(desc="SyN inverse warp (syn mode)")
     warped_image = File(exists=True)
@@ -387,7 +387,7 @@ class MaskToModelGrid(SimpleInterface):
 class _FromGridInputSpec(_ThreadsInputSpec):
     in_file = File(exists=True, mandatory=True, desc="image on the model grid")
     reference_file = File(exists=True, mandatory=True, desc="reference-space image")
-    affine = File(exists=True, mandatory=True, desc="reference->template .mat")
+    affine = File(exists=True, mandatory=True, desc="reference->template affine (.txt)")
     interpolation = traits.Enum("linear", "bSpline", "nearestNeighbor", "genericLabel",
                                 usedefault=True)  # fmt: skip
     out_name = traits.Str("reference_space.nii.gz", usedefault=True)

@@ -137,7 +137,7 @@ def from_model_grid(
 ) -> str:
     """Resample a model-grid image back to the reference space (inverse of the affine).
 
-    ``affine_xfm`` is the reference->template ``.mat`` written by the preprocessing; the
+    ``affine_xfm`` is the reference->template affine (``.txt``) written by the preprocessing; the
     synthetic PET goes through this to reach the participant's space.
     """
     from gausspet_bids.preprocessing.ants_tools import apply_transforms

@@ -135,6 +135,8 @@ def init_preproc_wf(
                      name=f"ds_{tag}_{field}", run_without_submitting=True)  # fmt: skip
         if meta:
             ds.inputs.metadata = meta
+        if suffix == "dwi":  # 3D DWI derivatives: the validator wants .bval/.bvec beside them
+            ds.inputs.bval = 0.0 if entities.get("desc") == "b0" else 1000.0
         wf.connect([(node, ds, [(field, "in_file")])])
         return ds
 
@@ -222,7 +224,8 @@ def init_preproc_wf(
                         ("outputnode.to_template_affine", "inputnode.to_template_affine")]),
             (dw, outputnode, [("outputnode.adc", "adc"), ("outputnode.grid_adc", "grid_adc")]),
         ])  # fmt: skip
-        meta = {"SpatialReference": ref_path, "Sources": [_bids_uri(dwi or adc)]}
+        meta = {"SpatialReference": ref_path, "Sources": [_bids_uri(dwi or adc)],
+                "SkullStripped": False}  # fmt: skip
         dwi_keys = [("adc", "adc", {"Units": "1e-3 mm^2/s"})]
         if dwi or trace:
             wf.connect([(dw, outputnode, [("outputnode.trace", "dwi_trace"),

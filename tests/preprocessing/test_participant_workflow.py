@@ -79,10 +79,10 @@ def test_coregistration_recovers_true_transforms(run):
     poses = {Path(k).name.split("_")[-1].split(".")[0]: np.array(v)
              for k, v in meta["Transforms"].items()}  # fmt: skip
     mask = _gt(run, "desc-brain_mask")
-    for suffix, mat in (("T2w", "anat/{p}_from-T2w_to-T1w_mode-image_xfm.mat"),
-                        ("FLAIR", "anat/{p}_from-FLAIR_to-T1w_mode-image_xfm.mat"),
-                        ("dwi", "dwi/{p}_from-dwi_to-T1w_mode-image_xfm.mat"),
-                        ("pet", "pet/{p}_trc-FDG_from-pet_to-T1w_mode-image_xfm.mat")):  # fmt: skip
+    for suffix, mat in (("T2w", "anat/{p}_from-T2w_to-T1w_mode-image_xfm.txt"),
+                        ("FLAIR", "anat/{p}_from-FLAIR_to-T1w_mode-image_xfm.txt"),
+                        ("dwi", "dwi/{p}_from-dwi_to-T1w_mode-image_xfm.txt"),
+                        ("pet", "pet/{p}_trc-FDG_from-pet_to-T1w_mode-image_xfm.txt")):  # fmt: skip
         estimated = affine_to_ras(run["der"] / mat.format(p=run["prefix"]))  # T1w -> image world
         error = quality.transform_error_mm(estimated, np.linalg.inv(poses[suffix]), mask)
         assert error <= 1.5, f"{suffix}: co-registration error {error:.2f} mm"

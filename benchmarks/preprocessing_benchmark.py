@@ -1,6 +1,6 @@
 """Benchmark of the participant preprocessing on a phantom participant with ground truth.
 
-Prints wall time, peak memory (RSS of this process and its children), Dice of the brain mask
+Prints wall time, CPU time (user + system, less sensitive to other load), peak memory (RSS of this process and its children), Dice of the brain mask
 against the phantom's true mask, co-registration error of each contrast (mean displacement over
 the brain between the estimated and the true rigid transforms, mm), Dice of the 32-label atlas
 and the nine-territory map against the true maps, SUVR of the true cerebellar reference in our
@@ -55,6 +55,15 @@ def pick_participant(bids_dir: Path) -> tuple[str, str | None]:
         if all(files[k] for k in ("t1w", "t2w", "flair", "dwi", "pet")):
             return subject, session
     raise SystemExit(f"{bids_dir}: no participant with T1w, T2w, FLAIR, DWI and PET")
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its children (independent of machine load)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def peak_rss_gib() -> float:
@@ -162,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     from gausspet_bids.preprocessing.participant import init_preproc_wf
 
     out_dir = args.out / "derivatives"
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     wf = init_preproc_wf(subject=subject, session=session, output_dir=out_dir, sloppy=args.sloppy,
                          omp_nthreads=args.omp_nthreads, **files)  # fmt: skip
     wf.base_dir = str(args.out / "work")
@@ -170,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     plugin_args = {"n_procs": args.omp_nthreads} if args.plugin == "MultiProc" else {}
     wf.run(plugin=args.plugin, plugin_args=plugin_args)
     wall = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu_start
     res = {"participant": subject, "session": session, "sloppy": args.sloppy,
-           "wall_s": round(wall, 1), "peak_rss_gib": round(peak_rss_gib(), 2)}  # fmt: skip
+           "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+           "peak_rss_gib": round(peak_rss_gib(), 2)}  # fmt: skip
     res.update(evaluate(out_dir, gt_dir, subject, session, "T1w"))
     if not args.skip_template:
         res["template_deepbet_dice"] = template_deepbet_dice()

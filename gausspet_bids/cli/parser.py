@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     wf = parser.add_argument_group("Workflow options")
     wf.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="discover and read every input, write the configuration snapshots and reports of "
+        "what would be processed, but run no processing (check a dataset before a long run)",
+    )
+    wf.add_argument(
         "--sloppy",
         action="store_true",
         help="fast, low-quality registration presets (tests and CI only)",

@@ -113,6 +113,7 @@ def run_participant(opts, argv: list[str]) -> int:
         suvr_reference=opts.suvr_reference,
         model=str(opts.model) if opts.model else None,
         device=opts.device,
+        dry_run=opts.dry_run,
     )
     outcomes = run_participant_level(
         sessions=sessions,

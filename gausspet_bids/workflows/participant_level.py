@@ -55,6 +55,7 @@ class StageOptions:
     suvr_reference: str = "cerebellar-gm"
     model: str | None = None
     device: str = "cpu"
+    dry_run: bool = False
 
 
 @dataclass
@@ -151,6 +152,8 @@ def init_single_session_wf(
     workflow.add_nodes([inputnode])  # present even before a stage reads from it
 
     # --- Stage workflows, in data-flow order: preprocessing -> synthesis -> scoring -------
+    if options.dry_run:  # inputs are read and summarised; nothing is processed
+        return workflow
     from gausspet_bids.workflows.session_processing import init_session_processing_wf
 
     processing = init_session_processing_wf(

@@ -50,8 +50,9 @@ def _truncate_data(path: Path) -> None:
 def test_participant_level_end_to_end(bids, tmp_path, capsys):
     out = tmp_path / "out"
     code = main(
-        [str(bids), str(out), "participant", "-w", str(tmp_path / "work"), "--plugin", "Linear"]
-    )
+        [str(bids), str(out), "participant", "-w", str(tmp_path / "work"), "--plugin", "Linear",
+         "--dry-run"]
+    )  # fmt: skip
     err = capsys.readouterr().err
     assert code == 0, err
     assert "[3/3] sub-03: skipped" in err and "2 done, 1 skipped, 0 failed" in err
@@ -89,7 +90,7 @@ def test_failing_participant_does_not_stop_another(bids, tmp_path, capsys):
     out = tmp_path / "out"
     code = main(
         [str(root), str(out), "participant", "-w", str(tmp_path / "work"), "--plugin", "Linear",
-         "--skip-bids-validation", "--participant-label", "02", "01"]
+         "--skip-bids-validation", "--participant-label", "02", "01", "--dry-run"]
     )  # fmt: skip
     err = capsys.readouterr().err
     assert code == 1
@@ -110,7 +111,7 @@ def test_stop_on_first_crash(bids, tmp_path):
     sessions = discover(root, participant_labels=["01", "02"])
     outcomes = run_participant_level(
         sessions=sessions, bids_dir=root, output_dir=tmp_path / "out", work_dir=tmp_path / "work",
-        run_id="20260101-000000_abcdef12", options=StageOptions(), plugin="Linear",
+        run_id="20260101-000000_abcdef12", options=StageOptions(dry_run=True), plugin="Linear",
         stop_on_first_crash=True,
     )  # fmt: skip
     assert [(o.subject, o.status) for o in outcomes] == [("01", "failed")]
@@ -121,7 +122,7 @@ def test_workflow_structure(bids):
     sessions = discover(bids, participant_labels=["01"])
     wf = init_single_subject_wf(
         subject="01", sessions=sessions, output_dir=Path("/o"), log_dir=Path("/o/log"),
-        options=StageOptions(),
+        options=StageOptions(dry_run=True),
     )  # fmt: skip
     names = sorted(wf.list_node_names())
     assert names == [
@@ -169,6 +170,7 @@ def test_two_participants_at_once_into_one_output(bids, tmp_path):
                 "--plugin",
                 "Linear",
                 "--skip-bids-validation",
+                "--dry-run",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -182,3 +184,20 @@ def test_two_participants_at_once_into_one_output(bids, tmp_path):
     assert json.loads((out / "dataset_description.json").read_text())["DatasetType"] == "derivative"
     assert (out / "sub-01.html").exists() and (out / "sub-02.html").exists()
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".bidsignore"]
+
+
+def test_full_workflow_has_every_stage(bids):
+    """Without --dry-run each session runs preprocessing, synthesis and scoring."""
+    sessions = discover(bids, participant_labels=["01"])
+    wf = init_single_subject_wf(
+        subject="01", sessions=sessions, output_dir=Path("/o"), log_dir=Path("/o/log"),
+        options=StageOptions(sloppy=True),
+    )  # fmt: skip
+    names = set(wf.list_node_names())
+    for stage in ("preproc_wf", "synthesis_wf.gausspet", "scoring_wf", "ds_pet_T1w"):
+        assert any(f"ses_1_wf.processing_wf.{stage}" in n for n in names), stage
+    ses2 = {n for n in names if n.startswith("ses_2_wf.")}
+    # session 2 has FLAIR + ADC only: FLAIR is the reference space, both feed the model
+    assert any("ds_pet_FLAIR" in n for n in ses2)
+    synth = wf.get_node("ses_2_wf.processing_wf.synthesis_wf.gausspet")
+    assert synth.inputs.contrasts == ["FLAIR", "ADC"]

@@ -196,15 +196,18 @@ def apply_transforms(
     """
     import ants
 
-    with itk_threads(n_threads):
+    with itk_threads(n_threads), tempfile.TemporaryDirectory() as tmp:
         moving, fixed = read_image(in_file), read_image(reference_file, check=False)
+        transforms, invert = list(transforms), list(invert) if invert else [False] * len(transforms)
+        for i, (path, inverse) in enumerate(zip(transforms, invert, strict=True)):
+            if inverse and not str(path).endswith(".mat"):  # antspyx inverts only .mat files
+                inverted = ants.invert_ants_transform(ants.read_transform(str(path)))
+                transforms[i], invert[i] = f"{tmp}/inverse_{i}.mat", False
+                ants.write_transform(inverted, transforms[i])
         out = ants.apply_transforms(
-            fixed,
-            moving,
-            transformlist=list(transforms),
-            interpolator=interpolation,
-            whichtoinvert=list(invert) if invert else None,
-        )
+            fixed, moving, transformlist=transforms, interpolator=interpolation,
+            whichtoinvert=invert,
+        )  # fmt: skip
     return write_image(out, out_file)
 
 

@@ -85,21 +85,21 @@ def test_n4_removes_a_smooth_bias_field(small_t1):
 def test_model_grid_round_trip(small_t1, tmp_path):
     tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
                                     matrix=np.diag([1.05, 0.95, 1.0]), translation=[2.0, -3.0, 1.0])  # fmt: skip
-    ants.write_transform(tx, str(tmp_path / "ref2tpl.mat"))
+    ants.write_transform(tx, str(tmp_path / "ref2tpl.txt"))
     grid = model_grid.write_grid_image(tmp_path / "grid.nii.gz")
-    on_grid = model_grid.to_model_grid(small_t1 / "t1.nii.gz", grid, [str(tmp_path / "ref2tpl.mat")],
+    on_grid = model_grid.to_model_grid(small_t1 / "t1.nii.gz", grid, [str(tmp_path / "ref2tpl.txt")],
                                        tmp_path / "g.nii.gz")  # fmt: skip
     g = nib.load(on_grid)
     assert g.shape == model_grid.DEFAULT_SHAPE and g.get_data_dtype() == np.float32
     np.testing.assert_allclose(g.affine, model_grid.model_grid()[1])
-    back = model_grid.from_model_grid(on_grid, small_t1 / "t1.nii.gz", str(tmp_path / "ref2tpl.mat"),
+    back = model_grid.from_model_grid(on_grid, small_t1 / "t1.nii.gz", str(tmp_path / "ref2tpl.txt"),
                                       tmp_path / "back.nii.gz")  # fmt: skip
     orig = nib.load(small_t1 / "t1.nii.gz").get_fdata()
     inside = nib.load(small_t1 / "mask.nii.gz").get_fdata() > 0
     assert np.corrcoef(nib.load(back).get_fdata()[inside], orig[inside])[0, 1] > 0.95
     # the grid point at template world (0, 0, 0) samples the reference at ref2tpl(0, 0, 0)
     ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(g.affine), [0.0, 0.0, 0.0])).astype(int)
-    world_ref = nib.affines.apply_affine(ants_tools.affine_to_ras(tmp_path / "ref2tpl.mat"),
+    world_ref = nib.affines.apply_affine(ants_tools.affine_to_ras(tmp_path / "ref2tpl.txt"),
                                          nib.affines.apply_affine(g.affine, ijk))  # fmt: skip
     src = nib.load(small_t1 / "t1.nii.gz")
     vox = np.rint(nib.affines.apply_affine(np.linalg.inv(src.affine), world_ref)).astype(int)

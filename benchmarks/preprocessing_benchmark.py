@@ -1,7 +1,8 @@
 """Benchmark of the participant preprocessing on a phantom participant with ground truth.
 
-Prints wall time, CPU time (user + system, less sensitive to other load), peak memory (RSS of this process and its children), Dice of the brain mask
-against the phantom's true mask, co-registration error of each contrast (mean displacement over
+Prints wall time, CPU time (user + system: less sensitive to other load on the machine), peak
+memory (RSS of this process and its children), Dice of the brain mask against the phantom's
+true mask, co-registration error of each contrast (mean displacement over
 the brain between the estimated and the true rigid transforms, mm), Dice of the 32-label atlas
 and the nine-territory map against the true maps, SUVR of the true cerebellar reference in our
 SUVR image, and deepbet's Dice on the ICBM 2009a template itself.

@@ -278,7 +278,7 @@ def train_unet_cmd(args) -> int:
         train_set,
         val_set,
         args.output,
-        epochs=cfg["epochs"],
+        epochs=args.epochs or cfg["epochs"],
         lr=cfg["lr"],
         seed=cfg["seed"],
         modality_dropout=cfg["modality_dropout"],
@@ -304,6 +304,7 @@ def main(argv=None) -> int:
     )
     t.add_argument("--validation-fraction", type=float, default=0.15)
     t.add_argument("--max-participants", type=int, default=None)
+    t.add_argument("--epochs", type=int, default=None, help="default: the --like model's epochs")
     t.add_argument("--channels", type=int, nargs="+", default=[6, 12, 24, 48])
     t.add_argument("--threads", type=int, default=1)
     e = sub.add_parser("evaluate")
@@ -321,6 +322,9 @@ def main(argv=None) -> int:
     e.add_argument("--tiles", type=int, nargs="*", default=[1, 8, 64])
     e.add_argument(
         "--tile-participants", type=int, default=6, help="participants for the tiling runs"
+    )
+    e.add_argument(
+        "--subsets", nargs="*", default=[k for k in SUBSETS if k != "all"], help="contrast subsets"
     )
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--allow-small", action="store_true")

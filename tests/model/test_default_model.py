@@ -8,9 +8,10 @@ from gausspet_bids.model.checkpoint import default_model_path, load_model, load_
 from gausspet_bids.model.inference import synthesise
 from gausspet_bids.preprocessing.model_grid import grid_to_dict, model_grid
 
-# Floors well below the measured values (docs/model.md) so that only a real regression fails.
-NCC_FLOOR_ALL = 0.80
-NCC_FLOOR_STROKE = 0.70
+# Floors ~0.15 below the NCC measured on unseen phantom participants (0.69-0.74 with all
+# contrasts, 0.65-0.69 with FLAIR+DWI+ADC; docs/model.md) so that only a regression fails.
+NCC_FLOOR_ALL = 0.55
+NCC_FLOOR_STROKE = 0.50
 
 
 def ncc(a, b):

@@ -148,7 +148,13 @@ def test_launch_reports_a_folder_that_is_not_bids(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_launch_runs_participant_and_group_on_a_phantom(tmp_path: Path) -> None:
-    """examples/invocation*.json run as committed, on a small two-participant phantom."""
+    """examples/invocation*.json, launched by bosh on a small phantom.
+
+    The committed participant invocation is run with ``dry_run`` added (every input is found
+    and read, reports are written, nothing is processed: the full pipeline is covered by
+    tests/workflows/test_participant_end_to_end.py); the group invocation then runs as committed
+    and must fail cleanly, naming what is missing, because no participant was processed.
+    """
     phantom = shutil.which("gausspet-phantom", path=str(BIN))
     subprocess.run(
         [phantom, "phantom", "--participants", "2", "--seed", "1", "--small"],
@@ -158,22 +164,24 @@ def test_launch_runs_participant_and_group_on_a_phantom(tmp_path: Path) -> None:
         capture_output=True,
         timeout=600,
     )
-    for name in ("invocation.json", "invocation_group.json"):
-        result = _bosh(
-            "exec",
-            "launch",
-            "--no-container",
-            str(DESCRIPTOR),
-            str(REPO / "examples" / name),
-            cwd=tmp_path,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "Missing files" not in result.stdout.split("Output files", 1)[1].split("\n\n")[0]
+    invocation = json.loads((REPO / "examples" / "invocation.json").read_text())
+    dry = tmp_path / "invocation_dry.json"
+    dry.write_text(json.dumps({**invocation, "dry_run": True}))
+    result = _bosh("exec", "launch", "--no-container", str(DESCRIPTOR), str(dry), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--dry-run" in result.stdout and "--sloppy" in result.stdout
+    missing = result.stdout.split("Missing files", 1)[1].strip().split("\n\n")[0]
+    assert "\t- " not in missing and "derivatives" not in missing, missing
     out = tmp_path / "derivatives" / "gausspet"
     description = json.loads((out / "dataset_description.json").read_text())
     assert description["DatasetType"] == "derivative"
     assert sorted(p.name for p in out.glob("sub-*.html")) == ["sub-001.html", "sub-002.html"]
-    assert (out / "group.html").is_file()
+    group = _bosh(
+        "exec", "launch", "--no-container", str(DESCRIPTOR),
+        str(REPO / "examples" / "invocation_group.json"), cwd=tmp_path,
+    )  # fmt: skip
+    assert "derivatives/gausspet group" in group.stdout
+    assert "Exit code\n1" in group.stdout, group.stdout
 
 
 def test_usage_docs_list_every_option_and_choice() -> None:

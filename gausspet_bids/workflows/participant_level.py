@@ -214,6 +214,10 @@ def plugin_settings(plugin: str, plugin_args: dict, *, nprocs: int, mem_gb: floa
         if mem_gb:
             args.setdefault("memory_gb", mem_gb)
         args.setdefault("raise_insufficient", False)
+        # Worker processes must not be forked from a parent whose torch/OpenMP thread pools are
+        # already running (deepbet and the synthesis use torch): a forked child can deadlock.
+        # fMRIPrep uses "forkserver" for the same reason.
+        args.setdefault("mp_context", "forkserver")
     return {"plugin": plugin, "plugin_args": args}
 
 

@@ -142,6 +142,7 @@ def test_plugin_settings():
             "n_procs": 3,
             "memory_gb": 8.0,
             "raise_insufficient": False,
+            "mp_context": "forkserver",
         },
     }
     assert plugin_settings("SLURM", {"sbatch_args": "-p x"}, nprocs=3, mem_gb=None) == {

@@ -40,6 +40,9 @@ from gausspet_bids.workflows.scoring import BIDSIGNORE_PATTERNS as SCORING_BIDSI
 
 LOGGER = logging.getLogger("gausspet")
 
+# Transforms (named as fMRIPrep does) are not in the validator's schema (3.0.2): ignore them.
+TRANSFORM_BIDSIGNORE = ("*_xfm.txt", "*_xfm.nii.gz", "*_xfm.h5")
+
 SESSION_FIELDS = ["t1w", "t2w", "flair", "dwi", "bval", "bvec", "adc", "trace", "pet", "pet_json"]
 
 
@@ -331,7 +334,7 @@ def run_participant_level(
         finally:
             try:
                 write_dataset_description(output_dir, bids_dir=bids_dir)
-                write_bidsignore(output_dir, SCORING_BIDSIGNORE)
+                write_bidsignore(output_dir, (*SCORING_BIDSIGNORE, *TRANSFORM_BIDSIGNORE))
             except Exception as exc:
                 LOGGER.error("cannot write %s/dataset_description.json: %s", output_dir, exc)
             try:

@@ -50,18 +50,13 @@ def test_participant_and_group_levels_write_everything(app_run):
 
 
 @pytest.mark.slow
-def test_real_pet_suvr_and_synthesis_quality(app_run, small_phantom):
+def test_real_pet_suvr_and_synthesis_quality(app_run):
     out, _, _ = app_run
     real = _load(out / "sub-001/pet/sub-001_trc-FDG_space-T1w_desc-preproc_pet.nii.gz")
     synth = _load(out / "sub-001/pet/sub-001_trc-FDG_space-T1w_desc-gausspet_pet.nii.gz")
     mask = _load(out / "sub-001/anat/sub-001_desc-brain_mask.nii.gz") > 0
     labels = _load(out / "sub-001/anat/sub-001_space-T1w_atlas-Arterial_dseg.nii.gz")
-    truth = _load(
-        small_phantom.gt_dir / "sub-001/sub-001_space-T1w_trc-FDG_desc-noisefreeSUVR_pet.nii.gz"
-    )
-    # the real PET's SUVR follows the ground truth (co-registration + reference region)
-    assert np.corrcoef(real[mask], truth[mask])[0, 1] > 0.85
-    assert 0.85 < np.median(real[mask]) / np.median(truth[mask]) < 1.15
+    # (real PET vs ground truth is asserted in tests/preprocessing/test_participant_workflow.py)
     # synthetic PET: a quality floor against the real PET inside the brain
     assert np.corrcoef(synth[mask], real[mask])[0, 1] > 0.55  # measured 0.65 (default model)
     # cerebellum (SCA + ICA labels 27-30) is close to the SUVR reference value of 1

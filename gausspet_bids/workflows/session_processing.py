@@ -21,7 +21,7 @@ from gausspet_bids.bids.sink import DerivativesSink
 from gausspet_bids.model.checkpoint import default_model_path, load_model_metadata
 from gausspet_bids.preprocessing.interfaces import FromModelGrid
 from gausspet_bids.preprocessing.model_grid import TEMPLATE_SPACE, grid_from_dict
-from gausspet_bids.preprocessing.participant import choose_reference, init_preproc_wf
+from gausspet_bids.preprocessing.participant import _bids_uri, choose_reference, init_preproc_wf
 from gausspet_bids.workflows.scoring import init_scoring_wf
 from gausspet_bids.workflows.synthesis import init_synthesis_wf
 
@@ -95,14 +95,6 @@ def merge_volumes(in_files: list[str], out_name: str = "coefficients.nii.gz") ->
 def coefficient_file_names(labels: list[str]) -> list[str]:
     """File names of the coefficient maps in reference space, one per label."""
     return [f"coefficient_desc-{label}_map.nii.gz" for label in labels]
-
-
-def _bids_uri(path: str | None) -> str | None:
-    if not path:
-        return None
-    parts = Path(path).parts
-    starts = [i for i, p in enumerate(parts) if p.startswith("sub-")]
-    return "bids:raw:" + "/".join(parts[starts[0] :]) if starts else str(path)
 
 
 def synthesis_contrasts(inputs: SessionInputs, model_contrasts: list[str]) -> list[str]:

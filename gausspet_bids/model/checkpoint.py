@@ -106,6 +106,7 @@ def build_model(meta: dict) -> GaussPET:
         channels=arch["channels"],
         depth=arch["depth"],
         stride=arch["stride"],
+        fine_channels=arch.get("fine_channels", 0),
         psf_sigma=arch.get("psf_sigma", 0.0),
         sweeps=meta["sweeps"],
         lam=meta["lam"],

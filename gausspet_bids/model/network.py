@@ -35,12 +35,21 @@ class CoefficientNet(nn.Module):
 
     OUTPUT_GAIN = 10.0
 
-    def __init__(self, n_contrasts: int, *, channels: int = 24, depth: int = 5, stride: int = 4):
+    def __init__(
+        self,
+        n_contrasts: int,
+        *,
+        channels: int = 24,
+        depth: int = 5,
+        stride: int = 4,
+        fine_channels: int = 0,
+    ):
         super().__init__()
         self.n_contrasts = int(n_contrasts)
         self.channels = int(channels)
         self.depth = int(depth)
         self.stride = int(stride)
+        self.fine_channels = int(fine_channels)
         in_channels = 2 * self.n_contrasts + 1
         self.embed = nn.Conv3d(in_channels, channels, kernel_size=stride, stride=stride)
         self.body = nn.Sequential(
@@ -59,6 +68,17 @@ class CoefficientNet(nn.Module):
         )
         self.head = nn.Conv3d(channels, 3 * self.n_contrasts + 1, kernel_size=1)
         self.act = nn.LeakyReLU(0.1)
+        if self.fine_channels:
+            # voxel-wise branch: 1x1x1 convolutions of the fine input and the upsampled context
+            # features; its head starts at zero, so training starts from the coarse model
+            f = self.fine_channels
+            self.fine = nn.Sequential(
+                nn.Conv3d(in_channels, f, kernel_size=1), nn.LeakyReLU(0.1),
+                nn.Conv3d(f, f, kernel_size=1), nn.LeakyReLU(0.1),
+            )  # fmt: skip
+            self.fine_head = nn.Conv3d(f + channels, 3 * self.n_contrasts + 1, kernel_size=1)
+            nn.init.zeros_(self.fine_head.weight)
+            nn.init.zeros_(self.fine_head.bias)
 
     @property
     def halo(self) -> int:
@@ -66,14 +86,20 @@ class CoefficientNet(nn.Module):
         coarse voxel for the trilinear upsampling, in whole strides."""
         return self.stride * (self.depth + 1)
 
-    def forward(self, padded: torch.Tensor) -> torch.Tensor:
-        coarse = self.body(self.act(self.embed(padded)))
-        coarse = self.head(coarse) * self.OUTPUT_GAIN
-        fine = F.interpolate(
-            coarse, scale_factor=self.stride, mode="trilinear", align_corners=False
-        )
+    def _upsample(self, coarse: torch.Tensor) -> torch.Tensor:
         s = self.stride
+        fine = F.interpolate(coarse, scale_factor=s, mode="trilinear", align_corners=False)
         return fine[..., s:-s, s:-s, s:-s]
+
+    def forward(self, padded: torch.Tensor) -> torch.Tensor:
+        features = self.body(self.act(self.embed(padded)))
+        out = self._upsample(self.head(features) * self.OUTPUT_GAIN)
+        if self.fine_channels:
+            h = self.halo
+            local = self.fine(padded[..., h:-h, h:-h, h:-h])
+            context = self._upsample(features)
+            out = out + self.fine_head(torch.cat([local, context], dim=1)) * self.OUTPUT_GAIN
+        return out
 
     def hyperparameters(self) -> dict:
         return {
@@ -81,6 +107,7 @@ class CoefficientNet(nn.Module):
             "channels": self.channels,
             "depth": self.depth,
             "stride": self.stride,
+            "fine_channels": self.fine_channels,
         }
 
 
@@ -108,13 +135,16 @@ class GaussPET(nn.Module):
         channels: int = 24,
         depth: int = 5,
         stride: int = 4,
+        fine_channels: int = 0,
         sweeps: int = 1,
         lam: float = 1.0,
         mu: float = 10.0,
         psf_sigma: float = 0.0,
     ):
         super().__init__()
-        self.net = CoefficientNet(n_contrasts, channels=channels, depth=depth, stride=stride)
+        self.net = CoefficientNet(
+            n_contrasts, channels=channels, depth=depth, stride=stride, fine_channels=fine_channels
+        )
         self.sweeps = int(sweeps)
         self.lam = float(lam)
         self.mu = float(mu)

@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=5, help="3x3x3 convolutions on the coarse grid")
     p.add_argument("--stride", type=int, default=4, help="coarse grid factor")
     p.add_argument(
+        "--fine-channels",
+        type=int,
+        default=0,
+        help="width of the voxel-wise (1x1x1) coefficient branch (0: coarse coefficients only)",
+    )
+    p.add_argument(
         "--psf-fwhm-mm",
         type=float,
         default=5.5,
@@ -141,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             channels=args.channels,
             depth=args.depth,
             stride=args.stride,
+            fine_channels=args.fine_channels,
             psf_sigma=float(psf_sigma),
             patches=args.patches,
             epochs=args.epochs,

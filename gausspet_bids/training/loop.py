@@ -31,6 +31,7 @@ class TrainConfig:
     channels: int = 24
     depth: int = 5
     stride: int = 4
+    fine_channels: int = 0
     psf_sigma: float = 0.0
     patches: int = 1
     epochs: int = 20
@@ -167,6 +168,7 @@ def train(
         channels=cfg.channels,
         depth=cfg.depth,
         stride=cfg.stride,
+        fine_channels=cfg.fine_channels,
         psf_sigma=cfg.psf_sigma,
         sweeps=cfg.sweeps,
         lam=cfg.lam,

@@ -14,9 +14,13 @@ from gausspet_bids.model.normalisation import NORMALISATION
 CONTRASTS = ["T1w", "T2w", "FLAIR", "DWI", "ADC"]
 
 
-def saved_model(tmp_path, shape=(32, 32, 32)):
+def saved_model(tmp_path, shape=(32, 32, 32), fine_channels=4):
     torch.manual_seed(0)
-    model = GaussPET(5, channels=8, depth=2, stride=4, sweeps=2, lam=0.5, mu=2.0)
+    model = GaussPET(
+        5, channels=8, depth=2, stride=4, sweeps=2, lam=0.5, mu=2.0, fine_channels=fine_channels
+    )
+    with torch.no_grad():
+        model.net.fine_head.weight.normal_(0, 0.1)  # the round trip must carry the fine branch
     meta = {
         "name": "test",
         "contrasts": CONTRASTS,
@@ -37,6 +41,7 @@ def test_round_trip(tmp_path):
     model, path = saved_model(tmp_path)
     meta = load_model_metadata(path)
     assert meta["contrasts"] == CONTRASTS and meta["sweeps"] == 2 and meta["lam"] == 0.5
+    assert meta["architecture"]["fine_channels"] == 4
     assert len(meta["sha256"]) == 64
     loaded, meta2 = load_model(path.with_suffix(".json"))
     for (k, v), (k2, v2) in zip(

@@ -20,6 +20,8 @@ def small_model(seed=0, **kw):
     model = GaussPET(5, channels=8, depth=2, stride=4, **kw)
     with torch.no_grad():  # make coefficients vary in space so tiling errors would show
         model.net.head.weight.normal_(0, 0.3)
+        if model.net.fine_channels:  # and the voxel-wise branch contribute
+            model.net.fine_head.weight.normal_(0, 0.3)
     return model
 
 
@@ -43,9 +45,11 @@ def test_shapes_and_gradients():
     assert sum(g.abs().sum() for g in grads) > 0
 
 
-@pytest.mark.parametrize("n_tiles,psf_sigma", [(8, 0.0), (8, 1.2), (64, 1.2)])
-def test_tiling_does_not_change_result(n_tiles, psf_sigma):
-    model = small_model(sweeps=3, psf_sigma=psf_sigma).eval()
+@pytest.mark.parametrize(
+    "n_tiles,psf_sigma,fine", [(8, 0.0, 0), (8, 1.2, 0), (64, 1.2, 0), (8, 1.2, 6), (64, 1.2, 6)]
+)
+def test_tiling_does_not_change_result(n_tiles, psf_sigma, fine):
+    model = small_model(sweeps=3, psf_sigma=psf_sigma, fine_channels=fine).eval()
     x, p, mask = smooth_inputs(seed=1)
     with torch.no_grad():
         whole = run_tiled(model, x, p, mask, n_tiles=1)
@@ -55,6 +59,29 @@ def test_tiling_does_not_change_result(n_tiles, psf_sigma):
         assert rms < 1e-5, (key, rms)
     # and the output is not trivially constant
     assert whole["pet"][mask > 0].std() > 1e-2
+
+
+def test_fine_branch_starts_neutral_and_learns_voxel_detail():
+    """The voxel-wise branch's head starts at zero (the model equals the coarse one) and, once
+    non-zero, makes coefficients vary below the coarse grid's resolution."""
+    x, p, mask = smooth_inputs(seed=6)
+    coarse = small_model(seed=7).eval()
+    fine = small_model(seed=7, fine_channels=6).eval()
+    with torch.no_grad():
+        fine.net.fine_head.weight.zero_()
+        fine.net.load_state_dict(coarse.net.state_dict(), strict=False)
+        a = run_tiled(coarse, x, p, mask)
+        b = run_tiled(fine, x, p, mask)
+        assert torch.allclose(a["pet"], b["pet"])
+        fine.net.fine_head.weight.normal_(0, 0.3)
+        c = run_tiled(fine, x, p, mask)
+    # second differences along an axis: a trilinear upsampling of a 4-voxel grid is piecewise
+    # linear, so they vanish inside coarse cells; the fine branch breaks that
+    def roughness(field):
+        second = field.diff(n=2, dim=2)
+        return second[(mask[:, :, 1:-1] > 0).expand_as(second)].abs().mean().item()
+
+    assert roughness(c["a"]) > 5 * roughness(b["a"])
 
 
 def test_determinism_with_seed():

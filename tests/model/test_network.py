@@ -75,6 +75,7 @@ def test_fine_branch_starts_neutral_and_learns_voxel_detail():
         assert torch.allclose(a["pet"], b["pet"])
         fine.net.fine_head.weight.normal_(0, 0.3)
         c = run_tiled(fine, x, p, mask)
+
     # second differences along an axis: a trilinear upsampling of a 4-voxel grid is piecewise
     # linear, so they vanish inside coarse cells; the fine branch breaks that
     def roughness(field):

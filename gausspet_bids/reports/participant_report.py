@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gausspet_bids import __version__
 from gausspet_bids.bids.atomic import write_text
 from gausspet_bids.bids.discovery import SessionInputs
+from gausspet_bids.reports.boilerplate import COPYRIGHT_NOTE, methods_section
 
 MAX_TABLE_ROWS = 60
 _INPUT_ROWS = (
@@ -206,7 +207,8 @@ def render_participant_report(
         config_file=config_file.relative_to(output_dir).as_posix()
         if config_file.exists()
         else None,
-        methods=methods,
+        methods=methods_section(methods),
+        methods_note=COPYRIGHT_NOTE,
         options={k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in options.items()},
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

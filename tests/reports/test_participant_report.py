@@ -93,7 +93,7 @@ def test_report_sections_from_disk(tmp_path):
     assert re.search(r"Node <code>wf\.explode</code>: ValueError: bad value 3", html)
     assert "gausspet &#39;/in put&#39; /out participant" in html  # shell-quoted, escaped
     assert 'href="sub-01/log/20260101-000000_abcdef12/config.json"' in html
-    assert "Inputs were found with PyBIDS." in html
+    assert "Inputs were found with PyBIDS [3]." in html  # cited (after gausspet, Nipype)
     assert "<tr><th>sloppy</th><td><code>True</code></td></tr>" in html
     assert "<th>output_spaces</th><td><code>[&#34;T1w&#34;]</code>" in html
     # self-contained: no scripts, no remote resources

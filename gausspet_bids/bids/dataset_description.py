@@ -27,6 +27,38 @@ BIDS_VERSION = "1.10.0"
 BIDSIGNORE_PATTERNS = ("sub-*.html", "group.html", "sub-*/log", "sub-*/figures")
 
 
+# Atlas description files (``/atlas-<label>_description.json``) for the atlas maps we write.
+_ATLAS_COMMON = {
+    "License": "CC BY-SA 4.0",
+    "ReferencesAndLinks": [
+        "Liu C-F, Hsu J, Xu X, et al. Digital 3D Brain MRI Arterial Territories Atlas. "
+        "Scientific Data 10, 74 (2023). (c) Johns Hopkins University."
+    ],
+    "Species": "Homo sapiens",
+}
+ATLAS_DESCRIPTIONS = {
+    "Arterial": {
+        "AtlasName": "Arterial territories (level 1, 32 labels)",
+        "Description": "Arterial territory atlas brought to each participant's reference space; "
+        "labels in gausspet_bids/data/atlas/atlas-Arterial_dseg.tsv (odd = left).",
+        **_ATLAS_COMMON,
+    },
+    "ArterialTerritories": {
+        "AtlasName": "Arterial territories (nine per hemisphere)",
+        "Description": "The 32 atlas labels grouped into ACA, LLS, MCA, PCA, PCTP, ACTP, BA, "
+        "SCA and ICA; territory k is 2k-1 on the left, 2k on the right.",
+        **_ATLAS_COMMON,
+    },
+}
+README = f"""# gausspet derivatives
+
+Synthetic FDG-PET from routine MRI, and the preprocessed inputs it was made from, written by
+gausspet ({CODE_URL}; every file is described in the package's docs/outputs.md). Per
+participant: `sub-<label>/` (anat, dwi, pet) and the report `sub-<label>.html`; the group
+tables and `group.html` are at the top level.
+"""
+
+
 class IncompatibleOutputError(RuntimeError):
     """OUTPUT_DIR already holds a dataset this run must not write into."""
 
@@ -124,4 +156,27 @@ def write_dataset_description(
     if not path.exists():
         write_json(path, describe_outputs(bids_dir, version=version))
     write_bidsignore(output_dir)
+    write_dataset_files(output_dir)
+    return path
+
+
+def write_dataset_files(output_dir: Path | str) -> None:
+    """README at the top of OUTPUT_DIR (recommended by the validator), unless already there."""
+    root = Path(output_dir)
+    if not (root / "README.md").exists():
+        write_text(root / "README.md", README)
+
+
+def write_atlas_description(output_dir: Path | str, atlas: str) -> Path | None:
+    """``OUTPUT_DIR/atlas-<atlas>_description.json`` for an atlas we know, unless already there.
+
+    Written beside the first atlas map only: the validator refuses a description whose atlas
+    has no data file.
+    """
+    description = ATLAS_DESCRIPTIONS.get(atlas)
+    if description is None:
+        return None
+    path = Path(output_dir) / f"atlas-{atlas}_description.json"
+    if not path.exists():
+        write_json(path, description)
     return path

@@ -25,6 +25,7 @@ def test_content_and_validity(tiny_bids, tmp_path):
     (out / "sub-01" / "log" / "run").mkdir(parents=True)
     (out / "sub-01" / "log" / "run" / "config.json").write_text("{}")
     assert validate(out).valid, "the derivative skeleton must pass the BIDS validator"
+    assert (out / "README.md").read_text().startswith("# gausspet derivatives")
 
 
 def test_doi_of_the_source_is_used(tmp_path):

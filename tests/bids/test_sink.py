@@ -35,3 +35,34 @@ def test_sink_interface_merges_connected_metadata(tmp_path):
     assert out.endswith("sub-02/anat/sub-02_from-T1w_to-MNI152NLin2009aSym_mode-image_xfm.mat")
     assert open(out, "rb").read() == b"transform"
     assert json.loads(open(res.outputs.out_sidecar).read()) == {"a": 1, "b": 2}
+
+
+def test_dwi_derivative_gets_inherited_gradients_and_spatial_units(tmp_path):
+    """3D DWI derivatives share one ``sub-X_ses-Y_dwi.bval/.bvec`` pair (b = 0, one volume) that
+    the validator accepts; NIfTI files without a spatial unit get ``mm``."""
+    src = tmp_path / "adc.nii.gz"
+    img = nib.Nifti1Image(np.ones((2, 2, 2), np.float32), np.eye(4))
+    assert img.header.get_xyzt_units()[0] == "unknown"
+    nib.save(img, src)
+    for desc in ("adc", "trace"):
+        res = DerivativesSink(in_file=str(src), output_dir=str(tmp_path / "der"), datatype="dwi",
+                              entities={"sub": "01", "ses": "2", "space": "T1w", "desc": desc},
+                              suffix="dwi", dwi_gradients=True).run()  # fmt: skip
+        assert nib.load(res.outputs.out_file).header.get_xyzt_units()[0] == "mm"
+    folder = tmp_path / "der/sub-01/ses-2/dwi"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "sub-01_ses-2_dwi.bval", "sub-01_ses-2_dwi.bvec",
+        "sub-01_ses-2_space-T1w_desc-adc_dwi.nii.gz", "sub-01_ses-2_space-T1w_desc-trace_dwi.nii.gz",
+    ]  # fmt: skip
+    assert (folder / "sub-01_ses-2_dwi.bval").read_text().split() == ["0"]
+    assert (folder / "sub-01_ses-2_dwi.bvec").read_text().split() == ["0", "0", "0"]
+
+
+def test_atlas_map_gets_its_atlas_description(tmp_path):
+    src = tmp_path / "labels.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((2, 2, 2), np.int16), np.eye(4)), src)
+    DerivativesSink(in_file=str(src), output_dir=str(tmp_path / "der"), datatype="anat",
+                    entities={"sub": "01", "space": "T1w", "atlas": "ArterialTerritories"},
+                    suffix="dseg").run()  # fmt: skip
+    atlas = json.loads((tmp_path / "der/atlas-ArterialTerritories_description.json").read_text())
+    assert atlas["License"] == "CC BY-SA 4.0" and "nine" in atlas["AtlasName"]

@@ -69,6 +69,34 @@ def _bids_uri(path: str | None) -> str | None:
     return "bids:raw:" + "/".join(parts[starts[0] :]) if starts else str(path)
 
 
+_DESCRIPTIONS = {
+    "b0": "b = 0 image (median of the b0 volumes), rigidly co-registered to the reference",
+    "trace": "trace-weighted image of the b ~ 1000 s/mm2 shell, rigidly co-registered",
+    "adc": "apparent diffusion coefficient in 1e-3 mm2/s, rigidly co-registered",
+    "modeltrace": "trace-weighted image on the model grid (brain-masked)",
+    "modeladc": "ADC (1e-3 mm2/s) on the model grid (brain-masked)",
+    "brain": "brain mask of the reference image",
+}
+
+
+def _description(entities: dict, suffix: str, ref: str) -> str | None:
+    """The sidecar ``Description`` of a derivative (recommended by BIDS with ``desc``)."""
+    desc = entities.get("desc")
+    if suffix == "xfm":
+        return None
+    if entities.get("atlas"):
+        return f"{entities['atlas']} arterial territory map (Liu et al. 2023) in the {ref} space"
+    if desc == "model":
+        return f"{suffix} on the model grid (affine to the template, brain-masked, float32)"
+    if desc == "preproc" and suffix == "pet":
+        return "static FDG-PET over the time window, rigidly co-registered, as SUVR"
+    if desc == "preproc":
+        if suffix == ref:
+            return f"{ref} reference image, reoriented to RAS and N4 bias-corrected"
+        return f"{suffix}, N4 bias-corrected, rigidly co-registered to the {ref} reference"
+    return _DESCRIPTIONS.get(desc)
+
+
 def _suvr_metadata(reference_mean: float, region: str, window: object) -> dict:
     return {
         "Units": "SUVR",
@@ -133,10 +161,13 @@ def init_preproc_wf(
         ds = pe.Node(DerivativesSink(output_dir=str(output_dir), datatype=datatype,
                                      entities={**base, **entities}, suffix=suffix),
                      name=f"ds_{tag}_{field}", run_without_submitting=True)  # fmt: skip
+        description = _description(entities, suffix, ref)
+        if description:
+            meta = {"Description": description, **(meta or {})}
         if meta:
             ds.inputs.metadata = meta
-        if suffix == "dwi":  # 3D DWI derivatives: the validator wants .bval/.bvec beside them
-            ds.inputs.bval = 0.0 if entities.get("desc") == "b0" else 1000.0
+        if suffix == "dwi":  # 3D DWI derivatives: the validator wants an (inherited) .bval/.bvec
+            ds.inputs.dwi_gradients = True
         wf.connect([(node, ds, [(field, "in_file")])])
         return ds
 
@@ -172,8 +203,9 @@ def init_preproc_wf(
         {"SkullStripped": False, **src},
     )
     sink(
-        "anat", anat_out, "brain_mask", "anat", {"desc": "brain"}, "mask", {"Type": "Brain", **src}
-    )
+        "anat", anat_out, "brain_mask", "anat", {"desc": "brain"}, "mask",
+        {"Type": "Brain", "SpatialReference": ref_path, **src},
+    )  # fmt: skip
     sink("anat", anat_out, "to_template_affine", "anat", {**xfm, "desc": "affine"}, "xfm")
     sink("anat", anat_out, "to_template_warp", "anat", {**xfm, "desc": "nonlinear"}, "xfm")
     sink("anat", anat_out, "from_template_warp", "anat", {**inv, "desc": "nonlinear"}, "xfm")

@@ -31,6 +31,11 @@ DEFAULT_MIN_REFERENCE_SUVR = 0.35
 DEFAULT_SMOOTH_FWHM_MM = 12.0
 DEFAULT_REFERENCE_SIZE_MM = 10.0
 DEFAULT_Z_THRESHOLD = -2.0
+METHOD_SUMMARY = (
+    f"Voxels at least {DEFAULT_THRESHOLD:.0%} below the contralateral healthy reference after "
+    f"{DEFAULT_SMOOTH_FWHM_MM:g} mm smoothing; clusters under {DEFAULT_MIN_CLUSTER_ML:g} ml "
+    "removed (docs/metrics.md)."
+)
 
 
 def label_centroids(dseg: np.ndarray, affine: np.ndarray) -> dict[int, np.ndarray]:

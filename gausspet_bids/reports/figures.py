@@ -8,7 +8,6 @@ region, brain mask over the reference image. Group figures (matplotlib SVG, inli
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,21 +37,24 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _cuts(img: nib.Nifti1Image, mask=None) -> list[float]:
-    """Axial cut positions (mm): quantiles of the mask's voxels along z (so cuts crowd where
-    the mask is), or spread over the image's non-zero extent without a mask."""
-    data = np.asanyarray(_load(mask).dataobj) if mask is not None else np.asanyarray(img.dataobj)
-    if data.ndim == 4:
-        data = data[..., 0]
-    ks = np.nonzero(data > 0)[2]
-    if ks.size == 0:
-        ks = np.arange(img.shape[2])
-    if mask is not None and ks.size:
-        vox = np.percentile(ks, np.linspace(5, 95, N_CUTS))
+def _cuts(img: nib.Nifti1Image, masks: Sequence = ()) -> list[float]:
+    """Axial cut positions (mm): quantiles along z of the voxels of the first non-empty mask
+    in ``masks`` (so cuts crowd where it is), else spread over the image's non-zero extent."""
+    for mask in masks:
+        if mask is None:
+            continue
+        ref = _load(mask)
+        data = np.asanyarray(ref.dataobj)
+        ks = np.nonzero((data[..., 0] if data.ndim == 4 else data) > 0)[2]
+        if ks.size:
+            vox = np.percentile(ks, np.linspace(5, 95, N_CUTS))
+            break
     else:
-        lo, hi = ks.min(), ks.max()
+        ref = img
+        data = np.asanyarray(img.dataobj)
+        ks = np.nonzero((data[..., 0] if data.ndim == 4 else data) > 0)[2]
+        lo, hi = (ks.min(), ks.max()) if ks.size else (0, img.shape[2] - 1)
         vox = np.linspace(lo + 0.15 * (hi - lo), hi - 0.15 * (hi - lo), N_CUTS)
-    ref = _load(mask) if mask is not None else img
     return [float((ref.affine @ [ref.shape[0] / 2, ref.shape[1] / 2, k, 1])[2]) for k in vox]
 
 
@@ -81,8 +83,10 @@ def plot_pet_comparison(synthetic, real, out_png: Path, brain_mask=None) -> Path
         ),
         syn.affine,
     )
-    cuts, vmax = _cuts(syn, brain_mask), max(_robust_max(syn), _robust_max(rea))
-    fig, axes = plt.subplots(3, 1, figsize=(12, 6.6), facecolor="black")
+    cuts, vmax = _cuts(syn, [brain_mask]), max(_robust_max(syn), _robust_max(rea))
+    fig, axes = plt.subplots(3, 1, figsize=(12, 6.9), facecolor="black",
+                             gridspec_kw={"hspace": 0.02, "left": 0, "right": 1, "top": 1,
+                                          "bottom": 0})  # fmt: skip
     for ax, img, title, cmap, top in (
         (axes[0], syn, "synthetic PET (SUVR)", "hot", vmax),
         (axes[1], rea, "real PET (SUVR)", "hot", vmax),
@@ -93,31 +97,51 @@ def plot_pet_comparison(synthetic, real, out_png: Path, brain_mask=None) -> Path
     return _save(fig, Path(out_png))
 
 
-def plot_map(img, out_png: Path, title: str, cmap: str = "hot", symmetric: bool = False,
-             mask=None) -> Path:  # fmt: skip
-    """One map (PET, coefficient, reliability) in axial cuts."""
+def _range_in_mask(img: nib.Nifti1Image, mask) -> tuple[float, float]:
+    """1st-99th percentile of the image inside ``mask`` (or its non-zero voxels)."""
+    data = np.asanyarray(img.dataobj, dtype=np.float64)
+    inside = np.asanyarray(_load(mask).dataobj) > 0 if mask is not None else data != 0
+    values = data[inside & np.isfinite(data)]
+    if values.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.percentile(values, [1, 99])
+    return (float(lo), float(hi)) if hi > lo else (float(lo) - 0.5, float(lo) + 0.5)
+
+
+def plot_map(img, out_png: Path, title: str, cmap: str = "hot", mask=None,
+             spread: bool = False) -> Path:  # fmt: skip
+    """One map (PET, coefficient, reliability) in axial cuts. ``spread``: colour range = the
+    1st-99th percentile inside ``mask`` (shows the spatial pattern of a map whose values sit
+    far from zero); otherwise 0 to the robust maximum."""
     from nilearn import plotting
 
     img = _load(img)
     if img.ndim == 4:
         img = nib.Nifti1Image(np.asanyarray(img.dataobj)[..., 0], img.affine)
-    vmax = _robust_max(img)
+    vmin, vmax = _range_in_mask(img, mask) if spread else (0.0, _robust_max(img))
+    colours = matplotlib.colormaps[cmap].copy()
+    if spread and mask is not None:  # outside the brain: far below the colour range, black
+        colours = colours.with_extremes(under="black")
+        inside = np.asanyarray(_load(mask).dataobj) > 0
+        outside = vmin - 10.0 * (vmax - vmin)
+        img = nib.Nifti1Image(np.where(inside, np.asanyarray(img.dataobj), outside), img.affine)
     fig = plt.figure(figsize=(12, 2.3), facecolor="black")
-    plotting.plot_img(img, display_mode="z", cut_coords=_cuts(img, mask), figure=fig, title=title,
-                      cmap="RdBu_r" if symmetric else cmap, vmin=-vmax if symmetric else 0,
-                      vmax=vmax, black_bg=True, colorbar=True)  # fmt: skip
+    plotting.plot_img(img, display_mode="z", cut_coords=_cuts(img, [mask]), figure=fig,
+                      title=title, cmap=colours, vmin=vmin, vmax=vmax, black_bg=True,
+                      colorbar=True)  # fmt: skip
     return _save(fig, Path(out_png))
 
 
 def plot_overlay(background, overlay, out_png: Path, title: str, kind: str = "roi",
-                 contours: Sequence = ()) -> Path:  # fmt: skip
+                 contours: Sequence = (), cut_masks: Sequence = ()) -> Path:  # fmt: skip
     """Label map (``kind='roi'``) or mask contour (``kind='contour'``) over a background; extra
-    ``contours`` are (mask, colour) pairs drawn on top."""
+    ``contours`` are (mask, colour) pairs drawn on top. Cuts follow the first non-empty of
+    ``cut_masks``."""
     from nilearn import plotting
 
     bg = _load(background)
     fig = plt.figure(figsize=(12, 2.3), facecolor="black")
-    cuts = _cuts(bg, contours[0][0] if contours else None)
+    cuts = _cuts(bg, cut_masks)
     if kind == "roi":
         display = plotting.plot_roi(_load(overlay), bg_img=bg, display_mode="z", cut_coords=cuts,
                                     figure=fig, title=title, cmap="tab20", alpha=0.45,
@@ -132,33 +156,45 @@ def plot_overlay(background, overlay, out_png: Path, title: str, kind: str = "ro
     return _save(fig, Path(out_png))
 
 
+# Report sections, in page order; figure key -> (section, order, title, caption).
+SECTIONS = ("Preprocessing checks", "Synthesis", "Hypometabolic region")
 CAPTIONS = {
-    "brainmask": ("Brain mask", "Brain mask (green) over the reference image: check the extraction."),
-    "registration": ("Co-registration", "Real PET with the MRI brain mask (green): the outline "
-                     "should follow the PET brain edge."),
-    "comparison": ("Synthetic vs real PET", "Synthetic PET, real PET (same SUVR scale) and their "
-                   "absolute difference."),
-    "synthetic": ("Synthetic PET", "Synthetic FDG-PET (SUVR)."),
-    "territories": ("Vascular territories", "Arterial territory atlas (Liu et al. 2023) brought "
-                    "to the participant."),
-    "hypometabolism": ("Hypometabolic region", "Voxels at least 20 % below the contralateral "
-                       "healthy reference (docs/metrics.md)."),
-    "reliability": ("Reliability", "Inverse-consistency residual of the model: high values mark "
-                    "voxels where the synthesis is less reliable."),
+    "brainmask": (SECTIONS[0], 1, "Brain mask",
+                  "Brain mask (green) over the reference image: check the extraction."),
+    "registration": (SECTIONS[0], 2, "Co-registration of the real PET",
+                     "Real PET with the MRI brain mask (green): the outline should follow the "
+                     "PET brain edge."),
+    "territories": (SECTIONS[0], 3, "Vascular territories",
+                    "Arterial territory atlas (Liu et al. 2023) brought to the participant "
+                    "through the inverse of the template registration."),
+    "comparison": (SECTIONS[1], 1, "Synthetic vs real PET",
+                   "Synthetic PET, real PET (same SUVR scale) and their absolute difference."),
+    "synthetic": (SECTIONS[1], 1, "Synthetic PET", "Synthetic FDG-PET (SUVR)."),
+    "coefficient": (SECTIONS[1], 2, "Coefficient map",
+                    "Coefficient of the structured linear model for this input: how strongly "
+                    "it drives the synthetic uptake here (colour range: 1st-99th percentile in "
+                    "the brain)."),
+    "reliability": (SECTIONS[1], 3, "Reliability",
+                    "Inverse-consistency residual of the model: high values mark voxels where "
+                    "the synthesis is less reliable."),
+    "hypometabolism": (SECTIONS[2], 1, "Hypometabolic region", ""),
 }  # fmt: skip
 
 
-def _with_caption(path: Path, key: str, title: str | None = None) -> Path:
+def _with_caption(path: Path, key: str, session: str | None, title: str | None = None,
+                  order: float = 0.0) -> Path:  # fmt: skip
     """Write the figure's ``.json`` caption sidecar read by the participant report."""
     from gausspet_bids.bids.atomic import write_json
+    from gausspet_bids.metrics.hypometabolism import METHOD_SUMMARY
 
-    default_title, caption = CAPTIONS.get(key, (key, ""))
-    if key not in CAPTIONS:
-        caption = (
-            "Coefficient map of the structured linear model: how strongly this input drives uptake."
-        )
-    write_json(path.with_suffix(".json"), {"title": title or default_title, "caption": caption,
-                                           "section": "scoring"})  # fmt: skip
+    section, base_order, default_title, caption = CAPTIONS[key]
+    if key == "hypometabolism":
+        caption = METHOD_SUMMARY
+    title = title or default_title
+    if session:
+        title += f" (ses-{session})"
+    write_json(path.with_suffix(".json"), {"title": title, "caption": caption,
+                                           "section": section, "order": base_order + order})  # fmt: skip
     return path
 
 
@@ -202,123 +238,47 @@ def participant_figures(
     def path(desc: str, suffix: str = "pet") -> Path:
         return figure_path(output_dir, subject, session, desc, suffix)
 
+    def caption(png: Path, key: str, **kw) -> Path:
+        return _with_caption(png, key, session, **kw)
+
     bg = reference_image or synthetic_pet
-    out = [_with_caption(plot_overlay(bg, brain_mask, path("brainmask", "mask"), "brain mask",
-                                      kind="contour"), "brainmask")]  # fmt: skip
+    out = [caption(plot_overlay(bg, brain_mask, path("brainmask", "mask"), "brain mask",
+                                kind="contour", cut_masks=[brain_mask]), "brainmask")]  # fmt: skip
     if real_pet:
-        out.append(_with_caption(plot_pet_comparison(synthetic_pet, real_pet, path("comparison"),
-                                                     brain_mask), "comparison"))  # fmt: skip
-        out.append(_with_caption(plot_overlay(real_pet, brain_mask, path("registration", "mask"),
-                                              "real PET with brain mask", kind="contour"),
-                                 "registration"))  # fmt: skip
+        out.append(caption(plot_pet_comparison(synthetic_pet, real_pet, path("comparison"),
+                                               brain_mask), "comparison"))  # fmt: skip
+        out.append(caption(plot_overlay(real_pet, brain_mask, path("registration", "mask"),
+                                        "real PET with brain mask", kind="contour",
+                                        cut_masks=[brain_mask]), "registration"))  # fmt: skip
     else:
-        out.append(_with_caption(plot_map(synthetic_pet, path("synthetic"), "synthetic PET (SUVR)",
-                                          mask=brain_mask), "synthetic"))  # fmt: skip
-    out.append(_with_caption(plot_overlay(bg, territory_dseg, path("territories", "dseg"),
-                                          "vascular territories"), "territories"))  # fmt: skip
+        out.append(caption(plot_map(synthetic_pet, path("synthetic"), "synthetic PET (SUVR)",
+                                    mask=brain_mask), "synthetic"))  # fmt: skip
+    out.append(caption(plot_overlay(bg, territory_dseg, path("territories", "dseg"),
+                                    "vascular territories", cut_masks=[brain_mask]),
+                       "territories"))  # fmt: skip
     if hypo_synthetic:
         contours = [(hypo_synthetic, "cyan")] + ([(hypo_real, "magenta")] if hypo_real else [])
         title = "hypometabolic region: synthetic (cyan)" + (", real (magenta)" if hypo_real else "")
-        out.append(_with_caption(plot_overlay(synthetic_pet, brain_mask, path("hypometabolism", "mask"),
-                                              title, kind="contour", contours=contours),
-                                 "hypometabolism", title))  # fmt: skip
+        union = _union_mask(hypo_synthetic, hypo_real)
+        out.append(caption(plot_overlay(synthetic_pet, brain_mask, path("hypometabolism", "mask"),
+                                        title, kind="contour", contours=contours,
+                                        cut_masks=[union, brain_mask]),
+                           "hypometabolism", title=title[0].upper() + title[1:]))  # fmt: skip
     for k, (name, img) in enumerate(_coefficient_volumes(coefficient_maps)):
-        out.append(_with_caption(plot_map(img, path(name), f"coefficient map {name}", symmetric=True,
-                                          mask=brain_mask), f"coef{k}", f"Coefficient map {name}"))  # fmt: skip
+        out.append(caption(plot_map(img, path(name), f"coefficient map {name}", cmap="coolwarm",
+                                    mask=brain_mask, spread=True),
+                           "coefficient", title=f"Coefficient map {name}", order=k / 100))  # fmt: skip
     if reliability_map:
-        out.append(_with_caption(plot_map(reliability_map, path("reliability"),
-                                          "inverse-consistency residual (low is good)",
-                                          cmap="viridis", mask=brain_mask), "reliability"))  # fmt: skip
+        out.append(caption(plot_map(reliability_map, path("reliability"),
+                                    "inverse-consistency residual (low is good)", cmap="viridis",
+                                    mask=brain_mask), "reliability"))  # fmt: skip
     return out
 
 
-# ----------------------------------------------------------------------------- group figures
-def svg_string(fig) -> str:
-    """The figure as inline SVG markup (links kept), figure closed."""
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _scatter(ax, x, y, urls, **kw):
-    points = ax.scatter(x, y, s=14, alpha=0.8, **kw)
-    points.set_urls(list(urls))
-    points.set_gid("points")
-    return points
-
-
-def distribution_svg(values: dict[str, np.ndarray], urls: Sequence[str], title: str) -> str:
-    """One strip + box plot per metric (a metric per panel, since scales differ)."""
-    names = list(values)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.2 * len(names), 3.0), squeeze=False)
-    rng = np.random.default_rng(0)
-    for ax, name in zip(axes[0], names, strict=True):
-        v = np.asarray(values[name], float)
-        ok = np.isfinite(v)
-        ax.boxplot(v[ok], widths=0.5, showfliers=False)
-        jitter = 1 + rng.uniform(-0.15, 0.15, v.size)
-        _scatter(ax, jitter[ok], v[ok], np.asarray(urls)[ok], color="tab:blue")
-        ax.set_xticks([])
-        ax.set_title(name, fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return svg_string(fig)
-
-
-def agreement_svg(panels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], urls: Sequence[str],
-                  bland_altman: bool) -> str:  # fmt: skip
-    """Per-territory scatter (synthetic vs real) or Bland-Altman; panels map territory ->
-    (synthetic, real, is_left)."""
-    n = len(panels)
-    cols = 3
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(9, 2.6 * rows), squeeze=False)
-    urls = np.asarray(urls)
-    for ax, (name, (syn, real, left)) in zip(axes.ravel(), panels.items(), strict=False):
-        for side, colour in ((True, "tab:blue"), (False, "tab:orange")):
-            sel = (left == side) & np.isfinite(syn) & np.isfinite(real)
-            if bland_altman:
-                x, y = (syn[sel] + real[sel]) / 2, syn[sel] - real[sel]
-            else:
-                x, y = real[sel], syn[sel]
-            _scatter(ax, x, y, urls[sel], color=colour, label="left" if side else "right")
-        ok = np.isfinite(syn) & np.isfinite(real)
-        if ok.sum() > 1 and bland_altman:
-            d = syn[ok] - real[ok]
-            for level, style in ((d.mean(), "-"), (d.mean() + 1.96 * d.std(ddof=1), "--"),
-                                 (d.mean() - 1.96 * d.std(ddof=1), "--")):  # fmt: skip
-                ax.axhline(level, color="grey", linestyle=style, linewidth=0.8)
-        elif ok.any():
-            lo, hi = np.nanmin([syn[ok], real[ok]]), np.nanmax([syn[ok], real[ok]])
-            ax.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("mean of both" if bland_altman else "real SUVR", fontsize=8)
-        ax.set_ylabel("synthetic - real" if bland_altman else "synthetic SUVR", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in axes.ravel()[n:]:
-        ax.set_visible(False)
-    axes.ravel()[0].legend(fontsize=7)
-    fig.tight_layout()
-    return svg_string(fig)
-
-
-def clinical_svg(
-    volumes: dict[str, np.ndarray], scores: dict[str, np.ndarray], urls: Sequence[str]
-) -> str:
-    """Hypometabolic volume (rows: synthetic, real) against each clinical score (columns)."""
-    fig, axes = plt.subplots(len(volumes), len(scores), figsize=(3.6 * len(scores), 3.0 * len(volumes)),
-                             squeeze=False)  # fmt: skip
-    urls = np.asarray(urls)
-    for i, (vname, vol) in enumerate(volumes.items()):
-        for j, (sname, score) in enumerate(scores.items()):
-            ax = axes[i, j]
-            ok = np.isfinite(vol) & np.isfinite(score)
-            _scatter(ax, score[ok], vol[ok], urls[ok], color="tab:red")
-            ax.set_xlabel(sname, fontsize=8)
-            ax.set_ylabel(f"{vname} hypometabolic volume (ml)", fontsize=8)
-            ax.set_title(f"{vname} vs {sname} (n = {int(ok.sum())})", fontsize=9)
-            ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    return svg_string(fig)
+def _union_mask(first, second) -> nib.Nifti1Image:
+    """Voxels in either mask (the second may be None), as an image on the first's grid."""
+    img = _load(first)
+    data = np.asanyarray(img.dataobj) > 0
+    if second:
+        data = data | (np.asanyarray(_load(second).dataobj) > 0)
+    return nib.Nifti1Image(data.astype(np.uint8), img.affine)

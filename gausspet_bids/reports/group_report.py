@@ -12,7 +12,7 @@ import pandas as pd
 from gausspet_bids.bids.atomic import write_text
 from gausspet_bids.metrics.group_tables import IMAGE_METRICS
 from gausspet_bids.metrics.territories import territory_names
-from gausspet_bids.reports import figures
+from gausspet_bids.reports import group_figures as figures
 
 
 def _html_table(frame: pd.DataFrame | None) -> str | None:

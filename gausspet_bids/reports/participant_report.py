@@ -5,7 +5,9 @@ Built from what is on disk, so that later stages only have to write files:
 - figures ``OUTPUT_DIR/sub-XX/figures/*.svg|*.png`` become sections, grouped by their ``desc``
   entity (``sub-01_ses-1_desc-synthesis_pet.svg`` -> section "synthesis"); an optional sidecar
   with the same name and ``.json`` (``{"title": ..., "caption": ...}``) gives the caption;
-- small TSV tables under ``OUTPUT_DIR/sub-XX/`` are shown as tables;
+  sections come in :data:`~gausspet_bids.reports.figures.SECTIONS` order, figures by session
+  and their ``order``;
+- small TSV tables and the ``*_metrics.json`` scores (``participant_tables``);
 - Nipype crash files in the run's log folder are summarised (node and last error line).
 
 The page is self-contained: inline CSS, no scripts, no network requests; figures are linked
@@ -26,8 +28,14 @@ from gausspet_bids import __version__
 from gausspet_bids.bids.atomic import write_text
 from gausspet_bids.bids.discovery import SessionInputs
 from gausspet_bids.reports.boilerplate import COPYRIGHT_NOTE, methods_section
+from gausspet_bids.reports.figures import SECTIONS
+from gausspet_bids.reports.participant_tables import (
+    collect_models,
+    collect_scores,
+    collect_tables,
+    software_versions,
+)
 
-MAX_TABLE_ROWS = 60
 _INPUT_ROWS = (
     ("T1w", "t1w"),
     ("T2w", "t2w"),
@@ -92,29 +100,17 @@ def collect_figures(subject_dir: Path, report_dir: Path) -> list[dict]:
                 "src": fig.relative_to(report_dir).as_posix(),
                 "title": meta.get("title") or fig.stem,
                 "caption": meta.get("caption", ""),
+                "key": (_session_key(fig.name), float(meta.get("order", 0.0)), fig.name),
             }
         )
-    return [{"name": name, "figures": figs} for name, figs in sections.items()]
+    order = {name: k for k, name in enumerate(SECTIONS)}
+    names = sorted(sections, key=lambda n: (order.get(n, len(order)), n))
+    return [{"name": n, "figures": sorted(sections[n], key=lambda f: f["key"])} for n in names]
 
 
-def collect_tables(subject_dir: Path, report_dir: Path) -> list[dict]:
-    """Small TSV files under the participant's folder (logs excluded), as rows of cells."""
-    tables = []
-    for tsv in sorted(subject_dir.rglob("*.tsv")):
-        if "log" in tsv.relative_to(subject_dir).parts:
-            continue
-        rows = [line.split("\t") for line in tsv.read_text().splitlines() if line]
-        if not rows:
-            continue
-        tables.append(
-            {
-                "file": tsv.relative_to(report_dir).as_posix(),
-                "header": rows[0],
-                "rows": rows[1 : MAX_TABLE_ROWS + 1],
-                "truncated": len(rows) - 1 > MAX_TABLE_ROWS,
-            }
-        )
-    return tables
+def _session_key(name: str) -> str:
+    match = re.search(r"_ses-([a-zA-Z0-9]+)", name)
+    return match.group(1) if match else ""
 
 
 def collect_outputs(subject_dir: Path, report_dir: Path) -> list[str]:
@@ -200,6 +196,9 @@ def render_participant_report(
         crashes=collect_crashes(log_dir),
         figure_sections=collect_figures(subject_dir, output_dir),
         tables=collect_tables(subject_dir, output_dir),
+        scores=collect_scores(subject_dir, output_dir),
+        models=collect_models(subject_dir),
+        software=software_versions(),
         outputs=collect_outputs(subject_dir, output_dir),
         version=__version__,
         run_id=run_id,

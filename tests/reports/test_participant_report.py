@@ -83,10 +83,10 @@ def test_report_sections_from_disk(tmp_path):
     )  # fmt: skip
     assert path == out / "sub-01.html"
     html = path.read_text()
-    assert "<h2>synthesis</h2>" in html and "<h2>mask</h2>" in html
+    assert '<h2 id="synthesis">synthesis</h2>' in html and '<h2 id="mask">mask</h2>' in html
     assert 'src="sub-01/figures/sub-01_ses-1_desc-synthesis_pet.svg"' in html
     assert "Synthetic PET</strong>: three orthogonal views" in html
-    assert "<td>MCA_R</td><td>0.71</td>" in html
+    assert '<td class="num">MCA_R</td><td class="num">0.71</td>' in html
     assert "sub-01/ses-1/pet/sub-01_ses-1_desc-territories_regions.tsv" in html  # outputs list
     assert "<td>40×50×12</td><td>1×1×3</td>" in html
     assert "the file is only 1 byte" in html
@@ -122,3 +122,55 @@ def test_skipped_participant_report(tmp_path):
         "Skipped: sub-03: no usable MRI contrast among those the model accepts (T1w, FLAIR)" in html
     )
     assert "(not written)" in html  # no config snapshot was found
+
+
+def test_sections_tables_scores_and_provenance(tmp_path):
+    """Figure sections in page order; territory table in long form; scores; model sha256."""
+    import numpy as np
+
+    from gausspet_bids.metrics.territories import territory_table
+
+    out = tmp_path / "out"
+    figures = out / "sub-01" / "figures"
+    figures.mkdir(parents=True)
+    for name, section, order in (("hypo", "Hypometabolic region", 1), ("coefB", "Synthesis", 2.01),
+                                 ("coefA", "Synthesis", 2.0), ("mask", "Preprocessing checks", 1)):  # fmt: skip
+        (figures / f"sub-01_desc-{name}_pet.png").write_bytes(b"\x89PNG\r\n")
+        (figures / f"sub-01_desc-{name}_pet.json").write_text(
+            json.dumps({"title": name, "caption": "", "section": section, "order": order})
+        )
+    pet = out / "sub-01" / "pet"
+    pet.mkdir()
+    dseg = np.array([[[7, 8, 11, 12]]])  # MCA left/right parts
+    table = territory_table({"synthetic": np.array([[[1.0, 1.2, 1.0, 1.2]]])}, dseg, 0.008)
+    table.to_csv(pet / "sub-01_trc-FDG_space-T1w_atlas-Arterial_desc-gausspet_regions.tsv",
+                 sep="\t", index=False, na_rep="n/a")  # fmt: skip
+    (pet / "sub-01_trc-FDG_space-T1w_desc-gausspet_metrics.json").write_text(json.dumps({
+        "Model": "gausspet", "ImageMetrics": {"PSNR": 21.23456, "SSIM": 0.8, "NCC": 0.9},
+        "PublishedMetrics": {"PSNR": 30.1, "SSIM": 0.95},
+        "HypometabolicVolumeMl": {"synthetic": {"total": 3.2, "MCA_left": 3.2, "ACA_left": 0.0},
+                                  "real": {"total": 4.0, "MCA_left": 4.0, "ACA_left": 0.0}},
+        "HypometabolismAgreement": {"Dice": 0.61, "VolumeDifferenceMl": -0.8},
+    }))  # fmt: skip
+    (pet / "sub-01_trc-FDG_space-T1w_desc-gausspet_pet.json").write_text(json.dumps(
+        {"ModelName": "m1", "ModelFile": "m1.safetensors", "ModelSHA256": "ab" * 32}))  # fmt: skip
+    html = write_participant_report(
+        output_dir=out, subject="01", sessions=[_session()], run_id=RUN_ID, status="done"
+    ).read_text()
+    heads = re.findall(r"<h2 id=\"([a-z-]+)\"", html)
+    assert heads[:6] == ["inputs", "preprocessing-checks", "synthesis", "hypometabolic-region",
+                         "tables", "outputs"]  # fmt: skip
+    assert html.index("desc-coefA_pet.png") < html.index("desc-coefB_pet.png")
+    # territory table: one row per territory and hemisphere, MCA mean 1.0 left / 1.2 right
+    row = r'<td class="num">MCA</td><td class="num">left</td><td class="num">0.016</td>'
+    assert re.search(row + r'<td class="num">1</td><td class="num">1</td>', html)
+    assert re.search(r'<td class="num"></td><td class="num">right</td><td class="num">0.016'
+                     r'</td><td class="num">1.2</td>', html)  # fmt: skip
+    assert '<td class="num">-0.1818</td>' in html  # asymmetry 2 (1 - 1.2) / 2.2
+    # scores: ours beside the published definition; volumes of non-empty regions only
+    assert re.search(r"<td class=\"num\">PSNR</td><td class=\"num\">21.23</td>"
+                     r"<td class=\"num\">30.1</td>", html)  # fmt: skip
+    assert '<td class="num">MCA_left</td>' in html and "ACA_left" not in html
+    assert "Dice of the two regions 0.61" in html
+    assert "<code>" + "ab" * 32 + "</code>" in html and "m1.safetensors" in html
+    assert re.search(r"nibabel \d", html)

@@ -27,6 +27,10 @@ _LINEAR_PRESETS = {
     False: ((1000, 500, 250, 50), (6, 4, 2, 1), (3, 2, 1, 0)),
     True: ((300, 150, 50), (6, 4, 2), (3, 2, 1)),
 }
+# N4: iterations per fitting level (4 levels either way) and the voxel size (mm) the field is
+# fitted on. Sloppy: measured on a 2 mm phantom T1w, 8 mm / 4x10 gave the same white-matter CV
+# (0.0505 vs 0.0499; raw 0.069) as 4 mm / 4x25 at 1/18 of the CPU time (3 s vs 53 s).
+_N4_PRESETS = {False: ((50, 50, 50, 50), 4.0), True: ((10, 10, 10, 10), 8.0)}
 # SyN stage (iterations per level; shrink factors and sigmas chosen by antspyx from the length).
 _SYN_ITERATIONS = {False: (60, 30, 10), True: (30, 10)}
 
@@ -95,8 +99,8 @@ def n4_bias_correct(
         img = read_image(in_file)
         img = ants.threshold_image(img, 0, None, 1, 0) * img if img.min() < 0 else img
         mask = binary_mask(read_image(mask_file)) if mask_file else None
-        iters = [25, 25, 25, 25] if sloppy else [50, 50, 50, 50]  # 4 fitting levels either way
-        shrink = max(1, int(round(4.0 / min(img.spacing))))  # fit the field on ~4 mm voxels
+        iters, fit_mm = _N4_PRESETS[bool(sloppy)]
+        shrink = max(1, int(round(fit_mm / min(img.spacing))))  # fit on ~fit_mm voxels
         corrected = ants.n4_bias_field_correction(
             img, mask=mask, shrink_factor=shrink, convergence={"iters": iters, "tol": 1e-6}
         )

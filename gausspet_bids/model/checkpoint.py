@@ -107,6 +107,7 @@ def build_model(meta: dict) -> GaussPET:
         depth=arch["depth"],
         stride=arch["stride"],
         fine_channels=arch.get("fine_channels", 0),
+        position=arch.get("position", False),
         psf_sigma=arch.get("psf_sigma", 0.0),
         sweeps=meta["sweeps"],
         lam=meta["lam"],

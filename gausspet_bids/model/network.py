@@ -43,6 +43,7 @@ class CoefficientNet(nn.Module):
         depth: int = 5,
         stride: int = 4,
         fine_channels: int = 0,
+        position: bool = False,
     ):
         super().__init__()
         self.n_contrasts = int(n_contrasts)
@@ -50,7 +51,8 @@ class CoefficientNet(nn.Module):
         self.depth = int(depth)
         self.stride = int(stride)
         self.fine_channels = int(fine_channels)
-        in_channels = 2 * self.n_contrasts + 1
+        self.position = bool(position)
+        in_channels = 2 * self.n_contrasts + 1 + (3 if self.position else 0)
         self.embed = nn.Conv3d(in_channels, channels, kernel_size=stride, stride=stride)
         self.body = nn.Sequential(
             *[
@@ -108,13 +110,32 @@ class CoefficientNet(nn.Module):
             "depth": self.depth,
             "stride": self.stride,
             "fine_channels": self.fine_channels,
+            "position": self.position,
         }
 
 
-def model_input(x: torch.Tensor, presence: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Network input channels: [x * p, p (broadcast over space, inside the mask), mask]."""
+def position_channels(like: torch.Tensor) -> torch.Tensor:
+    """Three channels with each voxel's position on the whole model grid, -1 .. 1 per axis.
+
+    The model grid is affine-aligned to the template, so position tells the network where it is
+    in the brain (deep grey matter, cerebellum: uptake that no MR contrast shows). ``like`` is a
+    [B, C, D, H, W] tensor of the whole (unpadded, untiled) volume.
+    """
+    axes = [
+        torch.linspace(-1.0, 1.0, n, dtype=like.dtype, device=like.device) for n in like.shape[2:]
+    ]
+    grid = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+    return grid[None].expand(like.shape[0], -1, -1, -1, -1)
+
+
+def model_input(
+    x: torch.Tensor, presence: torch.Tensor, mask: torch.Tensor, position: bool = False
+) -> torch.Tensor:
+    """Network input channels: [x * p, p (broadcast over space, inside the mask), position
+    (optional, :func:`position_channels`), mask]; the mask is always the last channel."""
     p = presence * mask
-    return torch.cat([x * p, p.expand_as(x), mask], dim=1)
+    extra = [position_channels(mask)] if position else []
+    return torch.cat([x * p, p.expand_as(x), *extra, mask], dim=1)
 
 
 class GaussPET(nn.Module):
@@ -136,6 +157,7 @@ class GaussPET(nn.Module):
         depth: int = 5,
         stride: int = 4,
         fine_channels: int = 0,
+        position: bool = False,
         sweeps: int = 1,
         lam: float = 1.0,
         mu: float = 10.0,
@@ -143,7 +165,12 @@ class GaussPET(nn.Module):
     ):
         super().__init__()
         self.net = CoefficientNet(
-            n_contrasts, channels=channels, depth=depth, stride=stride, fine_channels=fine_channels
+            n_contrasts,
+            channels=channels,
+            depth=depth,
+            stride=stride,
+            fine_channels=fine_channels,
+            position=position,
         )
         self.sweeps = int(sweeps)
         self.lam = float(lam)

@@ -73,7 +73,7 @@ def pad_input(
 ) -> torch.Tensor:
     """Network input for the whole volume, zero-padded by the halo (done once, before tiling)."""
     h = model.halo
-    return F.pad(model_input(x, presence, mask), (h, h, h, h, h, h))
+    return F.pad(model_input(x, presence, mask, model.net.position), (h, h, h, h, h, h))
 
 
 def run_tiled(

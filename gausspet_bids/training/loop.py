@@ -32,6 +32,7 @@ class TrainConfig:
     depth: int = 5
     stride: int = 4
     fine_channels: int = 0
+    position: bool = False
     psf_sigma: float = 0.0
     patches: int = 1
     epochs: int = 20
@@ -169,6 +170,7 @@ def train(
         depth=cfg.depth,
         stride=cfg.stride,
         fine_channels=cfg.fine_channels,
+        position=cfg.position,
         psf_sigma=cfg.psf_sigma,
         sweeps=cfg.sweeps,
         lam=cfg.lam,

@@ -46,10 +46,13 @@ def test_shapes_and_gradients():
 
 
 @pytest.mark.parametrize(
-    "n_tiles,psf_sigma,fine", [(8, 0.0, 0), (8, 1.2, 0), (64, 1.2, 0), (8, 1.2, 6), (64, 1.2, 6)]
-)
-def test_tiling_does_not_change_result(n_tiles, psf_sigma, fine):
-    model = small_model(sweeps=3, psf_sigma=psf_sigma, fine_channels=fine).eval()
+    "n_tiles,psf_sigma,fine,position",
+    [(8, 0.0, 0, False), (8, 1.2, 0, False), (64, 1.2, 0, False), (8, 1.2, 6, True),
+     (64, 1.2, 6, True)],
+)  # fmt: skip
+def test_tiling_does_not_change_result(n_tiles, psf_sigma, fine, position):
+    model = small_model(sweeps=3, psf_sigma=psf_sigma, fine_channels=fine, position=position)
+    model = model.eval()
     x, p, mask = smooth_inputs(seed=1)
     with torch.no_grad():
         whole = run_tiled(model, x, p, mask, n_tiles=1)
@@ -83,6 +86,18 @@ def test_fine_branch_starts_neutral_and_learns_voxel_detail():
         return second[(mask[:, :, 1:-1] > 0).expand_as(second)].abs().mean().item()
 
     assert roughness(c["a"]) > 5 * roughness(b["a"])
+
+
+def test_position_channels_span_the_whole_grid():
+    from gausspet_bids.model.network import model_input, position_channels
+
+    x, p, mask = smooth_inputs(shape=(8, 12, 16))
+    pos = position_channels(mask)
+    assert pos.shape == (1, 3, 8, 12, 16)
+    assert pos[0, 0, 0].eq(-1).all() and pos[0, 0, -1].eq(1).all()  # first axis, both ends
+    assert pos[0, 2, :, :, 0].eq(-1).all() and pos[0, 2, :, :, -1].eq(1).all()
+    inp = model_input(x, p, mask, position=True)
+    assert inp.shape[1] == 2 * 5 + 3 + 1 and torch.equal(inp[:, -1:], mask)  # mask stays last
 
 
 def test_determinism_with_seed():

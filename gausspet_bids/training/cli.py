@@ -22,6 +22,7 @@ from gausspet_bids.training.cohort import (
     load_subject,
     split_participants,
 )
+from gausspet_bids.training.derivatives import aligned_view, is_derivatives, participant_of
 from gausspet_bids.training.loop import TrainConfig, evaluate, train
 
 
@@ -32,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "cohort", type=Path, help="folder with {train,test}/{MRI/<contrast>,PET,MASK}/N.nii.gz"
+        "cohort",
+        type=Path,
+        help="folder with {train,test}/{MRI/<contrast>,PET,MASK}/N.nii.gz, or a gausspet "
+        "derivatives folder written with --write-model-inputs (split by --test-fraction)",
     )
     p.add_argument(
         "output", type=Path, help="output folder (model.safetensors + .json, last.*, log.tsv)"
@@ -69,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="width of the voxel-wise (1x1x1) coefficient branch (0: coarse coefficients only)",
     )
     p.add_argument(
+        "--position-channels",
+        action="store_true",
+        help="give the network each voxel's position on the model grid (template-aligned)",
+    )
+    p.add_argument(
         "--psf-fwhm-mm",
         type=float,
         default=5.5,
@@ -81,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="fraction of training samples given a random subset of contrasts",
     )
     p.add_argument("--validation-fraction", type=float, default=0.2)
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="derivatives input: participants held out for the final test (seeded by --seed)",
+    )
     p.add_argument(
         "--max-participants",
         type=int,
@@ -107,11 +122,14 @@ def carve_validation(
     participants: list[str], fraction: float, seed: int
 ) -> tuple[list[str], list[str]]:
     """Split participants into (train, validation) with a seeded permutation."""
-    if len(participants) < 2:
+    groups = list(dict.fromkeys(participant_of(p) for p in participants))  # sessions together
+    if len(groups) < 2:
         raise ValueError("need at least two training participants to carve a validation set")
-    n_val = min(len(participants) - 1, max(1, round(fraction * len(participants))))
-    order = np.random.default_rng(seed).permutation(len(participants))
-    val = sorted((participants[i] for i in order[:n_val]), key=lambda n: (len(n), n))
+    n_val = min(len(groups) - 1, max(1, round(fraction * len(groups))))
+    order = np.random.default_rng(seed).permutation(len(groups))
+    val_groups = {groups[i] for i in order[:n_val]}
+    val = sorted((p for p in participants if participant_of(p) in val_groups),
+                 key=lambda n: (len(n), n))  # fmt: skip
     return [p for p in participants if p not in val], val
 
 
@@ -120,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, flush=True))
     try:
         to_device(args.device)
+        source_name = args.cohort.name
+        if is_derivatives(args.cohort):
+            args.cohort = aligned_view(
+                args.cohort, args.output / "cohort", args.test_fraction, args.seed
+            )
+            say(f"derivatives {source_name}: split by participant in {args.cohort / 'split.tsv'}")
         if args.threads:
             torch.set_num_threads(args.threads)
         contrasts = args.contrasts or available_contrasts(args.cohort)
@@ -148,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             depth=args.depth,
             stride=args.stride,
             fine_channels=args.fine_channels,
+            position=args.position_channels,
             psf_sigma=float(psf_sigma),
             patches=args.patches,
             epochs=args.epochs,
@@ -159,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             modality_dropout=args.modality_dropout,
             patience=args.patience,
             data_summary={
-                "cohort": args.cohort.name,
+                "cohort": source_name,
                 "n_train": len(train_ids),
                 "n_validation": len(val_ids),
                 "n_test": len(test_ids),

@@ -16,42 +16,13 @@ from gausspet_bids.preprocessing.image_checks import InputImageError
 from gausspet_bids.preprocessing.model_grid import DEFAULT_SHAPE
 from gausspet_bids.preprocessing.participant import choose_reference, init_preproc_wf
 
-SERIES = {"t1w": "anat/*_T1w.nii.gz", "t2w": "anat/*_T2w.nii.gz", "flair": "anat/*_FLAIR.nii.gz",
-          "dwi": "dwi/*_dwi.nii.gz", "bval": "dwi/*_dwi.bval", "pet": "pet/*_pet.nii.gz",
-          "pet_json": "pet/*_pet.json"}  # fmt: skip
-
-
-def _inputs(folder: Path) -> dict[str, str | None]:
-    found = {key: sorted(folder.glob(pattern)) for key, pattern in SERIES.items()}
-    return {key: str(hits[0]) if hits else None for key, hits in found.items()}
-
-
-def _build(run, **extra):
-    wf = init_preproc_wf(subject=run["subject"], session=run["session"],
-                         output_dir=run["out"], sloppy=True, omp_nthreads=2,
-                         write_model_inputs=True, **run["files"], **extra)  # fmt: skip
-    wf.base_dir = str(run["work"])
-    return wf
-
 
 @pytest.fixture(scope="module")
-def run(small_phantom, tmp_path_factory):
-    """Preprocess the first session that has every series (T1w, T2w, FLAIR, DWI, 4D PET)."""
-    for anat in sorted(small_phantom.bids_dir.glob("sub-*/**/anat")):
-        files = _inputs(anat.parent)
-        if all(files.values()) and len(nib.load(files["pet"]).shape) == 4:
-            break
-    else:
-        pytest.fail("the small phantom has no session with every series")
-    rel = anat.parent.relative_to(small_phantom.bids_dir)
-    subject = rel.parts[0].removeprefix("sub-")
-    session = rel.parts[1].removeprefix("ses-") if len(rel.parts) > 1 else None
-    tmp = tmp_path_factory.mktemp("preproc")
-    info = {"subject": subject, "session": session, "files": files, "out": tmp / "out",
-            "work": tmp / "work", "gt": small_phantom.gt_dir / rel,
-            "der": tmp / "out" / rel, "prefix": "_".join(rel.parts)}  # fmt: skip
-    _build(info).run(plugin="Linear")
-    return info
+def run(small_preprocessed):
+    """sub-001 (T1w, T2w, FLAIR, DWI, 4D PET) of the shared sloppy preprocessing."""
+    info = small_preprocessed.runs["001"]
+    assert all(info["files"].values()) and len(nib.load(info["files"]["pet"]).shape) == 4
+    return {**info, "rebuild": lambda: small_preprocessed.workflow("001")}
 
 
 def _gt(run, name):
@@ -158,7 +129,7 @@ def test_resume_does_not_redo_finished_nodes(run):
     for path in lost.iterdir():  # a kill before the node finished leaves no result
         if path.is_file():
             path.unlink()
-    _build(run).run(plugin="Linear")
+    run["rebuild"]().run(plugin="Linear")
     redone = {p for p, t in results.items() if not p.exists() or p.stat().st_mtime_ns != t}
     assert redone == {p for p in results if p.parent == lost}
     assert (lost / "grid_suvr.nii.gz").exists()

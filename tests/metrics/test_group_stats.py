@@ -6,6 +6,7 @@ from scipy import stats
 
 from gausspet_bids.metrics.group_stats import (
     agreement,
+    anova_mean_squares,
     bootstrap_mean_ci,
     icc,
     paired_wilcoxon,
@@ -36,6 +37,33 @@ def test_icc_matches_hand_computed_example():
     msr, msc, mse, n, k = 11.0, 0.5, 1 / 6, 4, 2
     assert icc(a, b, "ICC(2,1)") == pytest.approx((msr - mse) / (msr + mse + k * (msc - mse) / n))
     assert icc(a, b, "ICC(3,1)") == pytest.approx((msr - mse) / (msr + mse))
+
+
+def test_anova_mean_squares_match_shrout_fleiss_table():
+    # Shrout & Fleiss (1979), Table 2: 6 targets x 4 judges; BMS 11.24, JMS 32.49, EMS 1.02
+    y = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+                  [6, 2, 4, 7]], dtype=float)  # fmt: skip
+    bms, jms, ems = anova_mean_squares(y)
+    assert (bms, jms, ems) == pytest.approx((11.24, 32.49, 1.02), abs=0.005)
+    n, k = y.shape  # and their ICC(2,1) = 0.29, ICC(3,1) = 0.71
+    assert (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n) == pytest.approx(
+        0.29, abs=0.005
+    )
+    assert (bms - ems) / (bms + (k - 1) * ems) == pytest.approx(0.71, abs=0.005)
+
+
+def test_anova_mean_squares_match_statsmodels():
+    import pandas as pd
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
+
+    y = np.random.default_rng(3).normal(size=(12, 2)) + np.arange(12)[:, None] * 0.3
+    long = pd.DataFrame({"value": y.ravel(), "subject": np.repeat(np.arange(12), 2),
+                         "rater": np.tile([0, 1], 12)})  # fmt: skip
+    ms = anova_lm(smf.ols("value ~ C(subject) + C(rater)", data=long).fit())["mean_sq"]
+    assert anova_mean_squares(y) == pytest.approx(
+        (ms["C(subject)"], ms["C(rater)"], ms["Residual"]), rel=1e-10
+    )
 
 
 def test_bland_altman_and_pearson():

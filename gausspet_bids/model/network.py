@@ -71,14 +71,16 @@ class CoefficientNet(nn.Module):
         self.head = nn.Conv3d(channels, 3 * self.n_contrasts + 1, kernel_size=1)
         self.act = nn.LeakyReLU(0.1)
         if self.fine_channels:
-            # voxel-wise branch: 1x1x1 convolutions of the fine input and the upsampled context
-            # features; its head starts at zero, so training starts from the coarse model
-            f = self.fine_channels
+            # voxel-wise branch: an MLP over channels at every voxel, fed with the fine input and
+            # the upsampled coarse coefficients (the context); its head starts at zero, so
+            # training starts from the coarse model. nn.Linear on channels-last tensors: on CPU
+            # this is a plain matrix product, several times faster than a 1x1x1 Conv3d.
+            f, n_out = self.fine_channels, 3 * self.n_contrasts + 1
             self.fine = nn.Sequential(
-                nn.Conv3d(in_channels, f, kernel_size=1), nn.LeakyReLU(0.1),
-                nn.Conv3d(f, f, kernel_size=1), nn.LeakyReLU(0.1),
+                nn.Linear(in_channels, f), nn.LeakyReLU(0.1),
+                nn.Linear(f, f), nn.LeakyReLU(0.1),
             )  # fmt: skip
-            self.fine_head = nn.Conv3d(f + channels, 3 * self.n_contrasts + 1, kernel_size=1)
+            self.fine_head = nn.Linear(f + n_out, n_out)
             nn.init.zeros_(self.fine_head.weight)
             nn.init.zeros_(self.fine_head.bias)
 
@@ -98,9 +100,10 @@ class CoefficientNet(nn.Module):
         out = self._upsample(self.head(features) * self.OUTPUT_GAIN)
         if self.fine_channels:
             h = self.halo
-            local = self.fine(padded[..., h:-h, h:-h, h:-h])
-            context = self._upsample(features)
-            out = out + self.fine_head(torch.cat([local, context], dim=1)) * self.OUTPUT_GAIN
+            local = self.fine(padded[..., h:-h, h:-h, h:-h].movedim(1, -1))
+            coarse = out.movedim(1, -1)
+            correction = self.fine_head(torch.cat([local, coarse], dim=-1)) * self.OUTPUT_GAIN
+            out = (coarse + correction).movedim(-1, 1)
         return out
 
     def hyperparameters(self) -> dict:
@@ -129,12 +132,16 @@ def position_channels(like: torch.Tensor) -> torch.Tensor:
 
 
 def model_input(
-    x: torch.Tensor, presence: torch.Tensor, mask: torch.Tensor, position: bool = False
+    x: torch.Tensor,
+    presence: torch.Tensor,
+    mask: torch.Tensor,
+    position: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Network input channels: [x * p, p (broadcast over space, inside the mask), position
-    (optional, :func:`position_channels`), mask]; the mask is always the last channel."""
+    (optional: :func:`position_channels` of the whole volume, cut like ``x``), mask]; the mask
+    is always the last channel."""
     p = presence * mask
-    extra = [position_channels(mask)] if position else []
+    extra = [] if position is None else [position]
     return torch.cat([x * p, p.expand_as(x), *extra, mask], dim=1)
 
 

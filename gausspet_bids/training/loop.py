@@ -14,7 +14,13 @@ from gausspet_bids.bids.atomic import write_json
 from gausspet_bids.model.checkpoint import load_checkpoint, save_checkpoint
 from gausspet_bids.model.network import GaussPET
 from gausspet_bids.model.normalisation import NORMALISATION
-from gausspet_bids.model.tiling import mask_box, pad_input, padded_box, run_tiled, tile_boxes
+from gausspet_bids.model.tiling import (
+    mask_box,
+    random_box,
+    run_tiled,
+    tile_boxes,
+    tile_input,
+)
 from gausspet_bids.preprocessing.model_grid import grid_to_dict
 from gausspet_bids.training.cohort import Subject
 from gausspet_bids.training.losses import masked_l1, total_loss
@@ -35,6 +41,8 @@ class TrainConfig:
     position: bool = False
     psf_sigma: float = 0.0
     patches: int = 1
+    crop: int = 0
+    crops_per_volume: int = 1
     epochs: int = 20
     batch: int = 2
     lr: float = 1e-3
@@ -120,9 +128,8 @@ def _tile_step(
 ) -> tuple[torch.Tensor, dict]:
     x, mask, pet = s.x[None].to(device), s.mask[None].to(device), s.pet[None].to(device)
     p = presence.view(1, -1, 1, 1, 1).to(device)
-    padded = pad_input(model, x, p, mask)
     core = (Ellipsis, *box)
-    out = model.forward_tile(padded[(Ellipsis, *padded_box(box, model.halo))], p)
+    out = model.forward_tile(tile_input(model, x, p, mask, box), p)
     return total_loss(
         out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth
     )
@@ -218,7 +225,9 @@ def train(
         model.train()
         for group in opt.param_groups:  # cosine decay over the planned epochs
             group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(cfg.epochs, 1)))
-        order = torch.randperm(len(train_set), generator=gen).tolist()
+        visits = cfg.crops_per_volume if cfg.crop else 1
+        order = torch.randperm(len(train_set) * visits, generator=gen).remainder(len(train_set))
+        order = order.tolist()
         losses, l1s = [], []
         for start in range(0, len(order), cfg.batch):
             opt.zero_grad()
@@ -226,7 +235,11 @@ def train(
             for idx in batch:
                 s = train_set[idx]
                 presence = sample_presence(s.presence, cfg.modality_dropout, gen)
-                if cfg.patches == 1:  # the whole volume, cropped to the brain (same result)
+                if cfg.crop:  # a random cube (exact tile): many cheap steps per volume
+                    box = random_box(s.mask[0], cfg.crop, model.stride, gen)
+                    while not s.mask[(0, *box)].any():
+                        box = random_box(s.mask[0], cfg.crop, model.stride, gen)
+                elif cfg.patches == 1:  # the whole volume, cropped to the brain (same result)
                     box = mask_box(s.mask[0], model.stride)
                 else:
                     candidates = [b for b in boxes if s.mask[(0, *b)].any()]

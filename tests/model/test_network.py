@@ -96,7 +96,7 @@ def test_position_channels_span_the_whole_grid():
     assert pos.shape == (1, 3, 8, 12, 16)
     assert pos[0, 0, 0].eq(-1).all() and pos[0, 0, -1].eq(1).all()  # first axis, both ends
     assert pos[0, 2, :, :, 0].eq(-1).all() and pos[0, 2, :, :, -1].eq(1).all()
-    inp = model_input(x, p, mask, position=True)
+    inp = model_input(x, p, mask, pos)
     assert inp.shape[1] == 2 * 5 + 3 + 1 and torch.equal(inp[:, -1:], mask)  # mask stays last
 
 
@@ -142,3 +142,26 @@ def test_mask_box_crop_gives_same_core():
         padded = pad_input(model, x, p, mask)
         crop = model.forward_tile(padded[(Ellipsis, *padded_box(box, model.halo))], p)["pet"]
     assert torch.allclose(crop, whole[(Ellipsis, *box)], atol=1e-6)
+
+
+def test_random_box_is_an_exact_tile_of_whole_strides():
+    from gausspet_bids.model.tiling import pad_input, padded_box, random_box, tile_input
+
+    model = small_model(sweeps=1, psf_sigma=1.0, fine_channels=4, position=True).eval()
+    x, p, mask = smooth_inputs(seed=5)
+    gen = torch.Generator().manual_seed(0)
+    boxes = [random_box(mask[0, 0], 16, model.stride, gen) for _ in range(20)]
+    for box in boxes:
+        assert all(s.start % 4 == 0 and s.stop - s.start == 16 for s in box)
+        assert all(0 <= s.start and s.stop <= 32 for s in box)
+    assert len({tuple(s.start for s in b) for b in boxes}) > 3  # they do move
+    with torch.no_grad():
+        whole = run_tiled(model, x, p, mask)["pet"]
+        padded = pad_input(model, x, p, mask)
+        tile = model.forward_tile(padded[(Ellipsis, *padded_box(boxes[0], model.halo))], p)
+    assert torch.allclose(tile["pet"], whole[(Ellipsis, *boxes[0])], atol=1e-6)
+    for box in boxes[:5]:  # the training path builds the same tile input without padding all
+        cut = padded[(Ellipsis, *padded_box(box, model.halo))]
+        assert torch.equal(tile_input(model, x, p, mask, box), cut)
+    with pytest.raises(ValueError, match="multiple"):
+        random_box(mask[0, 0], 10, 4, gen)

@@ -58,6 +58,17 @@ def test_resume_continues_to_same_result(tiny_cohort, tmp_path):
     )
 
 
+def test_random_crop_training_with_fine_branch_and_position(tiny_cohort, tmp_path):
+    args = [str(tiny_cohort), str(tmp_path / "c"), *ARGS, "--epochs", "4", "--crop", "16"]
+    args += ["--crops-per-volume", "4", "--fine-channels", "4", "--position-channels"]
+    assert main(args) == 0
+    log = read_log(tmp_path / "c" / "log.tsv")
+    assert min(r["val_l1"] for r in log[1:]) < 0.8 * log[0]["val_l1"]
+    meta = load_model_metadata(tmp_path / "c" / "model.safetensors")
+    assert meta["architecture"]["fine_channels"] == 4 and meta["architecture"]["position"]
+    assert meta["training"]["crop"] == 16 and meta["training"]["crops_per_volume"] == 4
+
+
 def test_errors_name_the_folder(tmp_path, capsys):
     assert main([str(tmp_path / "nope"), str(tmp_path / "out"), "-q"]) == 1
     assert "nope" in capsys.readouterr().err

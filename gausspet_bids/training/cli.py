@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="train on 1, 8 or 64 tiles per volume",
     )
+    p.add_argument(
+        "--crop",
+        type=int,
+        default=0,
+        help="train on random cubes of this many voxels (multiple of --stride; 0: use --patches)",
+    )
+    p.add_argument(
+        "--crops-per-volume",
+        type=int,
+        default=8,
+        help="with --crop: random cubes drawn from each training volume per epoch",
+    )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=2, help="volumes (tiles) per optimiser step")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -175,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             position=args.position_channels,
             psf_sigma=float(psf_sigma),
             patches=args.patches,
+            crop=args.crop,
+            crops_per_volume=args.crops_per_volume,
             epochs=args.epochs,
             batch=args.batch,
             lr=args.lr,

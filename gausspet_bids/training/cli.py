@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         help="with --crop: random cubes drawn from each training volume per epoch",
     )
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="decay of the moving average of the weights that is validated and saved "
+        "(e.g. 0.98; 0: the raw weights)",
+    )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=2, help="volumes (tiles) per optimiser step")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -189,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             patches=args.patches,
             crop=args.crop,
             crops_per_volume=args.crops_per_volume,
+            ema=args.ema,
             epochs=args.epochs,
             batch=args.batch,
             lr=args.lr,

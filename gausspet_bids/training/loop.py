@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gausspet_bids.bids.atomic import write_json
 from gausspet_bids.model.checkpoint import load_checkpoint, save_checkpoint
@@ -43,6 +44,7 @@ class TrainConfig:
     patches: int = 1
     crop: int = 0
     crops_per_volume: int = 1
+    ema: float = 0.0
     epochs: int = 20
     batch: int = 2
     lr: float = 1e-3
@@ -145,6 +147,12 @@ def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
     return tensors
 
 
+def _ema_tensors(averaged: AveragedModel | None) -> dict[str, torch.Tensor]:
+    if averaged is None:
+        return {}
+    return {f"ema.{k}": v for k, v in averaged.state_dict().items()}
+
+
 def _restore_optimizer(opt: torch.optim.Optimizer, extra: dict[str, torch.Tensor]) -> None:
     for i, p in enumerate(opt.param_groups[0]["params"]):
         state = {k.split(".")[-1]: v for k, v in extra.items() if k.startswith(f"opt.{i}.")}
@@ -185,6 +193,10 @@ def train(
     ).to(device)
     model.set_global_coefficients(*global_linear_fit(train_set, cfg.psf_sigma))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    # exponential moving average of the weights (evaluated, selected and saved instead of the
+    # raw weights when cfg.ema > 0): steadier than the last step's weights at batch sizes a CPU
+    # affords
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
     meta = {
         "name": out_dir.name,
         "description": "GaussPET model trained with gausspet-train",
@@ -200,6 +212,10 @@ def train(
         resumed, rmeta, extra = load_checkpoint(resume, cfg.device)
         model.load_state_dict(resumed.state_dict())
         _restore_optimizer(opt, extra)
+        if averaged is not None:
+            averaged.load_state_dict(
+                {k.removeprefix("ema."): v for k, v in extra.items() if k.startswith("ema.")}
+            )
         start_epoch, best, stale = (
             rmeta["state"]["epoch"],
             rmeta["state"]["best_val_l1"],
@@ -251,7 +267,10 @@ def train(
             if cfg.clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
-        val = evaluate(model, val_set, device)
+            if averaged is not None:
+                averaged.update_parameters(model)
+        selected = averaged.module if averaged is not None else model
+        val = evaluate(selected, val_set, device)
         seconds = time.perf_counter() - t0
         with open(log_path, "a") as log:
             log.write(
@@ -265,7 +284,7 @@ def train(
         )
         if improved:
             save_checkpoint(
-                model,
+                selected,
                 out_dir / "model.safetensors",
                 {**meta, "validation_metrics": {**val, "epoch": epoch + 1}},
             )
@@ -274,7 +293,7 @@ def train(
             model,
             out_dir / "last.safetensors",
             {**meta, "state": state},
-            extra_tensors=_optimizer_tensors(opt),
+            extra_tensors=_optimizer_tensors(opt) | _ema_tensors(averaged),
         )
     write_json(
         out_dir / "splits.json",

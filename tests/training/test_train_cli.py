@@ -47,11 +47,12 @@ def test_training_lowers_validation_loss_and_is_deterministic(tiny_cohort, tmp_p
 
 
 def test_resume_continues_to_same_result(tiny_cohort, tmp_path):
-    args = [str(tiny_cohort), str(tmp_path / "full"), *ARGS, "--epochs", "2"]
-    assert main(args) == 0
-    assert main([str(tiny_cohort), str(tmp_path / "part"), *ARGS, "--epochs", "1"]) == 0
+    """Also with a moving average of the weights, whose state travels in last.safetensors."""
+    run = [*ARGS, "--ema", "0.9"]
+    assert main([str(tiny_cohort), str(tmp_path / "full"), *run, "--epochs", "2"]) == 0
+    assert main([str(tiny_cohort), str(tmp_path / "part"), *run, "--epochs", "1"]) == 0
     resume = ["--resume", str(tmp_path / "part" / "last.safetensors")]
-    assert main([str(tiny_cohort), str(tmp_path / "part"), *ARGS, "--epochs", "2", *resume]) == 0
+    assert main([str(tiny_cohort), str(tmp_path / "part"), *run, "--epochs", "2", *resume]) == 0
     assert (
         read_log(tmp_path / "part" / "log.tsv")[-1]["val_l1"]
         == read_log(tmp_path / "full" / "log.tsv")[-1]["val_l1"]

@@ -119,16 +119,19 @@ def plot_map(img, out_png: Path, title: str, cmap: str = "hot", mask=None,
     if img.ndim == 4:
         img = nib.Nifti1Image(np.asanyarray(img.dataobj)[..., 0], img.affine)
     vmin, vmax = _range_in_mask(img, mask) if spread else (0.0, _robust_max(img))
-    colours = matplotlib.colormaps[cmap].copy()
-    if spread and mask is not None:  # outside the brain: far below the colour range, black
-        colours = colours.with_extremes(under="black")
-        inside = np.asanyarray(_load(mask).dataobj) > 0
-        outside = vmin - 10.0 * (vmax - vmin)
-        img = nib.Nifti1Image(np.where(inside, np.asanyarray(img.dataobj), outside), img.affine)
     fig = plt.figure(figsize=(12, 2.3), facecolor="black")
-    plotting.plot_img(img, display_mode="z", cut_coords=_cuts(img, [mask]), figure=fig,
-                      title=title, cmap=colours, vmin=vmin, vmax=vmax, black_bg=True,
-                      colorbar=True)  # fmt: skip
+    cuts = _cuts(img, [mask])
+    if spread:  # a stat map: exact zeros (outside the brain) stay transparent over black
+        data = np.asanyarray(img.dataobj, dtype=np.float64)
+        inside = np.asanyarray(_load(mask).dataobj) > 0 if mask is not None else data != 0
+        data = np.where(inside, np.where(data == 0, 1e-9, data), 0.0)
+        plotting.plot_stat_map(nib.Nifti1Image(data, img.affine), bg_img=None, display_mode="z",
+                               cut_coords=cuts, figure=fig, title=title, cmap=cmap, vmin=vmin,
+                               vmax=vmax, threshold=1e-12, symmetric_cbar=False, black_bg=True,
+                               colorbar=True)  # fmt: skip
+    else:
+        plotting.plot_img(img, display_mode="z", cut_coords=cuts, figure=fig, title=title,
+                          cmap=cmap, vmin=vmin, vmax=vmax, black_bg=True, colorbar=True)  # fmt: skip
     return _save(fig, Path(out_png))
 
 

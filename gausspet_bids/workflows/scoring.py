@@ -21,7 +21,7 @@ from nipype.interfaces import utility as niu
 from nipype.pipeline import engine as pe
 
 from gausspet_bids.bids.naming import derivative_path
-from gausspet_bids.metrics.hypometabolism import DEFAULT_MIN_CLUSTER_ML, DEFAULT_THRESHOLD
+from gausspet_bids.metrics.hypometabolism import DEFAULTS as HYPO
 
 # Non-BIDS files the scoring and group levels write; the derivative .bidsignore should list them
 # (checked with bids-validator-deno: no errors with exactly these lines).
@@ -126,10 +126,13 @@ def init_scoring_wf(
     wf.__desc__ = (
         "Regional FDG uptake (mean and median SUVR) was summarised in nine vascular territories "
         "per hemisphere of the arterial territory atlas of Liu et al. (2023). Hypometabolic "
-        "regions were defined as voxels whose SUVR fell more than "
-        f"{int(DEFAULT_THRESHOLD * 100)} % below the contralateral homologous reference (mirror "
-        "fitted to the atlas' left/right label centroids; clusters under "
-        f"{DEFAULT_MIN_CLUSTER_ML} ml removed)"
+        "regions were delineated by comparing each voxel with its contralateral homologue "
+        "(mirror fitted to the atlas' left/right label centroids; healthy-side reference: the "
+        f"minimum over a {HYPO.reference_size_mm:g} mm neighbourhood): voxels at least "
+        f"{HYPO.seed_threshold:.0%} below it after {HYPO.seed_fwhm_mm:g} mm smoothing seeded "
+        f"the region, which grew into connected voxels at least {HYPO.grow_threshold:.0%} below "
+        f"it after {HYPO.grow_fwhm_mm:g} mm smoothing within {HYPO.grow_distance_mm:g} mm of a "
+        f"seed; clusters under {HYPO.min_cluster_ml:g} ml were removed"
         + (", and the synthetic PET was compared with the acquired PET inside the brain mask "
            "(PSNR, 3D SSIM, NMAE, NMSE, NCC; Dice of the hypometabolic regions)."
            if has_real_pet else ".")

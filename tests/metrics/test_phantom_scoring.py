@@ -1,7 +1,7 @@
 """Scoring on the phantom cohorts (shared fixtures): ground-truth territories, lesions, NIHSS.
 
 Hypometabolism defaults were tuned on a different phantom seed (101, docs/metrics.md); these
-fixtures use seed 7.
+fixtures use seed 17.
 """
 
 import nibabel as nib
@@ -65,7 +65,7 @@ def test_hypometabolic_mask_overlaps_lesion_and_penumbra(small_phantom):
     row = cohort.set_index("participant_id").loc["sub-003"]  # territorial MCA lesion, 14 ml
     assert row["group"] == "stroke" and row["territory"] == "MCA"
     dice_003, vols_003, _ = results["003"]
-    assert dice_003 > 0.45
+    assert dice_003 > 0.7  # measured 0.774 (benchmarks/group_hypometabolism_phantom.py --seed 17)
     hemi = "left" if row["hemisphere"] == "L" else "right"
     other = "right" if hemi == "left" else "left"
     assert vols_003[f"MCA_{hemi}"] > 3.0 and vols_003[f"MCA_{other}"] < 1.0

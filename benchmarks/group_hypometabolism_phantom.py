@@ -200,8 +200,12 @@ def main() -> None:
     parser.add_argument("--layout", choices=["bids", "aligned"], default="bids")
     parser.add_argument("--seed", type=int, default=202)
     parser.add_argument("--participants", type=int, default=24)
-    parser.add_argument("--control-fraction", type=float, default=0.4,
-                        help="aligned layout: fraction of controls (normative z needs many)")
+    parser.add_argument(
+        "--control-fraction",
+        type=float,
+        default=0.4,
+        help="aligned layout: fraction of controls (normative z needs many)",
+    )
     parser.add_argument("--previous", action="store_true", help="the single-scale detector")
     parser.add_argument("--normative", action="store_true", help="aligned: voxel-wise z too")
     parser.add_argument("--data", type=Path, help="existing phantom folder (skips generation)")

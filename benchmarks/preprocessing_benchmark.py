@@ -8,9 +8,13 @@ and the nine-territory map against the true maps, SUVR of the true cerebellar re
 SUVR image, and deepbet's Dice on the ICBM 2009a template itself.
 
     nice -n 10 .venv/bin/python benchmarks/preprocessing_benchmark.py --out /tmp/bench \
-        [--small] [--sloppy] [--seed 11] [--omp-nthreads 2]
+        [--small] [--sloppy] [--seed 11] [--omp-nthreads 2] [--participant 003 | --no-t1w]
 
-Generates the phantom (``gausspet-phantom``) unless ``--bids``/``--gt`` are given.
+Generates the phantom (``gausspet-phantom``) unless ``--bids``/``--gt`` are given. The default
+participant is the first with T1w, T2w, FLAIR, DWI and PET; ``--no-t1w`` picks the first
+without T1w (reference FLAIR or T2w: the brain mask then comes from deepbet on that contrast),
+``--participant`` a given one. Derivatives are in the reference's world; the truth is in the
+(virtual) T1w world of the phantom session, so every comparison goes through the true pose.
 """
 
 from __future__ import annotations
@@ -46,16 +50,30 @@ def find_inputs(bids_dir: Path, subject: str, session: str | None) -> dict[str, 
     }  # fmt: skip
 
 
-def pick_participant(bids_dir: Path) -> tuple[str, str | None]:
-    """First participant/session with T1w, T2w, FLAIR, DWI and PET."""
+def pick_participant(
+    bids_dir: Path, no_t1w: bool = False, subject: str | None = None
+) -> tuple[str, str | None]:
+    """First participant/session with T1w, T2w, FLAIR, DWI and PET (``no_t1w``: first without
+    T1w but with FLAIR or T2w; ``subject``: that participant's first session)."""
     for anat in sorted(bids_dir.glob("sub-*/**/anat")):
         parts = anat.relative_to(bids_dir).parts
-        subject = parts[0].removeprefix("sub-")
+        label = parts[0].removeprefix("sub-")
         session = parts[1].removeprefix("ses-") if len(parts) > 2 else None
-        files = find_inputs(bids_dir, subject, session)
-        if all(files[k] for k in ("t1w", "t2w", "flair", "dwi", "pet")):
-            return subject, session
-    raise SystemExit(f"{bids_dir}: no participant with T1w, T2w, FLAIR, DWI and PET")
+        files = find_inputs(bids_dir, label, session)
+        if subject is not None:
+            if label == subject:
+                return label, session
+        elif no_t1w:
+            if not files["t1w"] and (files["flair"] or files["t2w"]):
+                return label, session
+        elif all(files[k] for k in ("t1w", "t2w", "flair", "dwi", "pet")):
+            return label, session
+    wanted = (
+        f"sub-{subject}"
+        if subject
+        else "a participant " + ("without T1w" if no_t1w else "with T1w, T2w, FLAIR, DWI and PET")
+    )
+    raise SystemExit(f"{bids_dir}: no {wanted}")
 
 
 def cpu_seconds() -> float:
@@ -81,9 +99,16 @@ def evaluate(out_dir: Path, gt_dir: Path, subject: str, session: str | None, ref
     der, gt = out_dir / sub_rel, gt_dir / sub_rel
     truth = json.loads((gt / f"{prefix}_transforms.json").read_text())["Transforms"]
     poses = {Path(k).name.split("_")[-1].split(".")[0]: np.asarray(v) for k, v in truth.items()}
+    ref_pose = poses.get(ref, np.eye(4))  # reference world -> T1w world
+
+    def in_truth_world(path: Path) -> nib.Nifti1Image:
+        img = nib.load(path)
+        return nib.Nifti1Image(np.asanyarray(img.dataobj), ref_pose @ img.affine)
+
     gt_mask = nib.load(gt / f"{prefix}_space-T1w_desc-brain_mask.nii.gz")
-    mask = nib.load(der / "anat" / f"{prefix}_desc-brain_mask.nii.gz")
-    res: dict = {"brain_mask_dice": quality.dice(_on(mask, gt_mask), gt_mask.dataobj)}
+    mask = in_truth_world(der / "anat" / f"{prefix}_desc-brain_mask.nii.gz")
+    res: dict = {"reference": ref,
+                 "brain_mask_dice": quality.dice(_on(mask, gt_mask), gt_mask.dataobj)}  # fmt: skip
     # transforms: est maps reference world -> image world; true = inv(M_image) @ M_ref
     for suffix, datatype, ents in (("T1w", "anat", ""), ("T2w", "anat", ""),
                                    ("FLAIR", "anat", ""), ("dwi", "dwi", ""),
@@ -98,13 +123,13 @@ def evaluate(out_dir: Path, gt_dir: Path, subject: str, session: str | None, ref
             est @ np.linalg.inv(poses[ref]), true @ np.linalg.inv(poses[ref]), gt_mask
         )
     for name, gt_name in (("Arterial", "Arterial"), ("ArterialTerritories", "ArterialTerritories")):
-        est = nib.load(der / "anat" / f"{prefix}_space-{ref}_atlas-{name}_dseg.nii.gz")
+        est = in_truth_world(der / "anat" / f"{prefix}_space-{ref}_atlas-{name}_dseg.nii.gz")
         true = nib.load(gt / f"{prefix}_space-T1w_atlas-{gt_name}_dseg.nii.gz")
         res[f"dice_{name}"] = quality.mean_label_dice(_on(est, true, 0), true.dataobj)
     suvr_file = der / "pet" / f"{prefix}_trc-FDG_space-{ref}_desc-preproc_pet.nii.gz"
     true_suvr = gt / f"{prefix}_space-T1w_trc-FDG_desc-noisefreeSUVR_pet.nii.gz"
     if suvr_file.exists() and true_suvr.exists():
-        est = _on(nib.load(suvr_file), gt_mask, 1)
+        est = _on(in_truth_world(suvr_file), gt_mask, 1)
         true = np.asanyarray(nib.load(true_suvr).dataobj)
         true_terr = np.asanyarray(
             nib.load(gt / f"{prefix}_space-T1w_atlas-ArterialTerritories_dseg.nii.gz").dataobj
@@ -115,6 +140,14 @@ def evaluate(out_dir: Path, gt_dir: Path, subject: str, session: str | None, ref
         brain = np.asanyarray(gt_mask.dataobj) > 0
         res["suvr_corr_vs_true"] = float(np.corrcoef(est[brain], true[brain])[0, 1])
     return res
+
+
+def brain_extraction_method(work_dir: Path) -> str:
+    """deepbet or template: what the (cached) brain-extraction node used."""
+    from nipype.utils.filemanip import loadpkl
+
+    hits = sorted(work_dir.glob("**/anat_reference_wf/brain_extraction/result_*.pklz"))
+    return str(loadpkl(hits[0]).outputs.method) if hits else "unknown"
 
 
 def _on(img: nib.Nifti1Image, target: nib.Nifti1Image, order: int = 0) -> np.ndarray:
@@ -150,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--omp-nthreads", type=int, default=2)
     ap.add_argument("--plugin", default="Linear")
     ap.add_argument("--skip-template", action="store_true")
+    ap.add_argument("--no-t1w", action="store_true", help="first participant without T1w")
+    ap.add_argument("--participant", help="this participant label (first session)")
+    ap.add_argument("--participants", type=int, default=1, help="phantom size when generated")
     args = ap.parse_args(argv)
     bids_dir, gt_dir = args.bids, args.gt
     if bids_dir is None:
@@ -159,17 +195,19 @@ def main(argv: list[str] | None = None) -> int:
                 str(Path(sys.executable).parent / "gausspet-phantom"),
                 str(bids_dir),
                 "--participants",
-                "1",
+                str(args.participants),
                 "--seed",
                 str(args.seed),
                 "--ground-truth",
                 str(gt_dir),
             ]
             subprocess.run(cmd + (["--small"] if args.small else []), check=True)  # fmt: skip
-    subject, session = pick_participant(bids_dir)
+    subject, session = pick_participant(bids_dir, args.no_t1w, args.participant)
     files = find_inputs(bids_dir, subject, session)
 
-    from gausspet_bids.preprocessing.participant import init_preproc_wf
+    from gausspet_bids.preprocessing.participant import choose_reference, init_preproc_wf
+
+    ref = choose_reference({"T1w": files["t1w"], "FLAIR": files["flair"], "T2w": files["t2w"]})
 
     out_dir = args.out / "derivatives"
     start, cpu_start = time.perf_counter(), cpu_seconds()
@@ -184,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     res = {"participant": subject, "session": session, "sloppy": args.sloppy,
            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
            "peak_rss_gib": round(peak_rss_gib(), 2)}  # fmt: skip
-    res.update(evaluate(out_dir, gt_dir, subject, session, "T1w"))
+    res.update(evaluate(out_dir, gt_dir, subject, session, ref))
+    res["brain_extraction"] = brain_extraction_method(args.out / "work")
     if not args.skip_template:
         res["template_deepbet_dice"] = template_deepbet_dice()
     for key, value in res.items():

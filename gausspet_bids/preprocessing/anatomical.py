@@ -26,11 +26,15 @@ def init_anat_reference_wf(
     suvr_reference: str = "cerebellum",
     model_grid_shape: tuple[int, int, int] | None = None,
     model_grid_affine=None,
+    mask_source: bool = False,
     name: str = "anat_reference_wf",
 ) -> pe.Workflow:
     """Preprocess the reference image and map it to the template.
 
-    Inputs: ``in_file`` (raw reference image). Outputs: ``preproc`` (reoriented, N4),
+    Inputs: ``in_file`` (raw reference image); with ``mask_source``, also ``mask_source_file``
+    (raw image of another contrast: the brain mask is made on it, after N4 and a rigid
+    registration to the reference, and resampled onto the reference). Outputs: ``preproc``
+    (reoriented, N4),
     ``brain_mask``, ``brain``, ``brain_extraction_method``, ``to_template_affine`` (ITK .txt),
     ``to_template_warp``, ``from_template_warp``, ``labels`` (32-label atlas), ``territories``
     (18 values), ``gm`` (GM probability), ``reference_mask`` (SUVR region), ``grid_file``,
@@ -42,7 +46,8 @@ def init_anat_reference_wf(
         "(ANTs via antspyx), skull-stripped with deepbet, and registered to the ICBM 2009a "
         "nonlinear symmetric template (affine, then SyN)."
     )
-    inputnode = pe.Node(IdentityInterface(fields=["in_file"]), name="inputnode")
+    inputnode = pe.Node(IdentityInterface(fields=["in_file", "mask_source_file"]),
+                        name="inputnode")  # fmt: skip
     outputnode = pe.Node(IdentityInterface(fields=[
         "preproc", "brain_mask", "brain", "brain_extraction_method", "to_template_affine",
         "to_template_warp", "from_template_warp", "labels", "territories", "gm",
@@ -60,6 +65,32 @@ def init_anat_reference_wf(
     )
     bet = pe.Node(gi.BrainExtraction(method=brain_extraction, sloppy=sloppy, **threads),
                   name="brain_extraction", n_procs=omp_nthreads)  # fmt: skip
+    if mask_source:  # bet runs on the other contrast; its mask is applied to the reference
+        ms_reorient = pe.Node(gi.Reorient(), name="mask_source_reorient")
+        ms_n4 = pe.Node(gi.N4BiasFieldCorrection(sloppy=sloppy, **threads),
+                        name="mask_source_n4", n_procs=omp_nthreads)  # fmt: skip
+        ms_reg = pe.Node(gi.Registration(mode="rigid", sloppy=sloppy, **threads),
+                         name="mask_source_registration", n_procs=omp_nthreads)  # fmt: skip
+        mask_to_ref = pe.Node(gi.ApplyTransforms(out_name="brain_mask.nii.gz", **threads),
+                              name="mask_to_reference")  # fmt: skip
+        applied = pe.Node(gi.ApplyBrainMask(), name="apply_brain_mask")
+        wf.connect([
+            (inputnode, ms_reorient, [("mask_source_file", "in_file")]),
+            (ms_reorient, ms_n4, [("out_file", "in_file")]),
+            (n4, ms_reg, [("out_file", "fixed_image")]),
+            (ms_n4, ms_reg, [("out_file", "moving_image")]),
+            (ms_n4, bet, [("out_file", "in_file")]),
+            (bet, mask_to_ref, [("out_mask", "in_file")]),
+            (n4, mask_to_ref, [("out_file", "reference_file")]),
+            (ms_reg, mask_to_ref, [("forward_transforms", "transforms")]),
+            (n4, applied, [("out_file", "in_file")]),
+            (mask_to_ref, applied, [("out_file", "mask_file")]),
+            (bet, applied, [("method", "method")]),
+        ])  # fmt: skip
+        bet_out = applied
+    else:
+        wf.connect([(n4, bet, [("out_file", "in_file")])])
+        bet_out = bet
     reg = pe.Node(gi.Registration(mode="syn", sloppy=sloppy,
                                   fixed_resolution_mm=TEMPLATE_REGISTRATION_MM[bool(sloppy)], **threads),
                   name="template_registration", n_procs=omp_nthreads)  # fmt: skip
@@ -73,9 +104,8 @@ def init_anat_reference_wf(
     wf.connect([
         (inputnode, reorient, [("in_file", "in_file")]),
         (reorient, n4, [("out_file", "in_file")]),
-        (n4, bet, [("out_file", "in_file")]),
         (templates, reg, [("t1w", "fixed_image")]),
-        (bet, reg, [("out_brain", "moving_image")]),
+        (bet_out, reg, [("out_brain", "moving_image")]),
         (templates, atlas, [("atlas", "in_file")]),
         (templates, gm, [("gm", "in_file")]),
         (n4, atlas, [("out_file", "reference_file")]),
@@ -86,8 +116,8 @@ def init_anat_reference_wf(
                    ("inverse_invert_flags", "invert_flags")]),
         (atlas, terr, [("out_file", "labels_file")]),
         (gm, terr, [("out_file", "gm_file")]),
-        (bet, terr, [("out_mask", "brain_mask")]),
-        (bet, grid_mask, [("out_mask", "in_file")]),
+        (bet_out, terr, [("out_mask", "brain_mask")]),
+        (bet_out, grid_mask, [("out_mask", "in_file")]),
         (templates, grid_mask, [("grid", "grid_file")]),
         (reg, grid_mask, [("affine", "affine")]),
         (n4, grid_image, [("out_file", "in_file")]),
@@ -95,7 +125,7 @@ def init_anat_reference_wf(
         (reg, grid_image, [("affine", "transforms")]),
         (grid_mask, grid_image, [("out_file", "mask_file")]),
         (n4, outputnode, [("out_file", "preproc")]),
-        (bet, outputnode, [("out_mask", "brain_mask"), ("out_brain", "brain"),
+        (bet_out, outputnode, [("out_mask", "brain_mask"), ("out_brain", "brain"),
                            ("method", "brain_extraction_method")]),
         (reg, outputnode, [("affine", "to_template_affine"), ("warp", "to_template_warp"),
                            ("inverse_warp", "from_template_warp")]),

@@ -185,6 +185,29 @@ class BrainExtraction(SimpleInterface):
         return runtime
 
 
+class _ApplyMaskInputSpec(BaseInterfaceInputSpec):
+    in_file = File(exists=True, mandatory=True)
+    mask_file = File(exists=True, mandatory=True, desc="mask resampled onto in_file's grid")
+    method = traits.Str("deepbet", usedefault=True, desc="how the mask was made (passed on)")
+
+
+class ApplyBrainMask(SimpleInterface):
+    """A brain mask made on another contrast: binarised on this grid, applied to the image."""
+
+    input_spec = _ApplyMaskInputSpec
+    output_spec = _BetOutputSpec
+
+    def _run_interface(self, runtime):
+        res = brain_extraction.apply_brain_mask(
+            self.inputs.in_file, self.inputs.mask_file, _out(runtime, "brain_mask.nii.gz"),
+            _out(runtime, "brain.nii.gz"),
+        )  # fmt: skip
+        self._results.update(
+            out_mask=res["mask"], out_brain=res["brain"], method=self.inputs.method
+        )
+        return runtime
+
+
 class _TemplateInputSpec(BaseInterfaceInputSpec):
     grid_shape = traits.Tuple(traits.Int, traits.Int, traits.Int)
     grid_affine = traits.List(traits.List(traits.Float))

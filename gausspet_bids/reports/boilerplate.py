@@ -156,9 +156,20 @@ def _cite(paragraphs: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
     return out, refs
 
 
+def _drop_repeats(text: str) -> str:
+    """Drop sentences that repeat an earlier one word for word (a second session's workflows
+    describe the same steps)."""
+    seen, kept = set(), []
+    for sentence in re.split(r"(?<=[.!?]) (?=[A-Z])", text):
+        if sentence not in seen:
+            seen.add(sentence)
+            kept.append(sentence)
+    return " ".join(kept)
+
+
 def methods_section(desc: str, versions: dict[str, str] | None = None) -> MethodsSection | None:
     """The Methods section for the joined workflow descriptions ``desc`` (None when empty)."""
-    desc = " ".join(desc.split())
+    desc = _drop_repeats(" ".join(desc.split()))
     if not desc:
         return None
     intro, closing = _framing(desc, package_versions() if versions is None else versions)

@@ -84,5 +84,12 @@ def test_methods_section_renders_in_report(bids, descs, tmp_path):
     assert "CC0" in body and '<pre class="methods-text">' in body
 
 
+def test_second_session_repeats_only_what_differs():
+    one = "Inputs of ses-1 were found with PyBIDS. The image was skull-stripped with deepbet."
+    two = "Inputs of ses-2 were found with PyBIDS. The image was skull-stripped with deepbet."
+    text = methods_section(f"{one} {two}", VERSIONS).paragraphs[1]
+    assert text.count("skull-stripped") == 1 and "ses-1" in text and "ses-2" in text
+
+
 def test_no_methods_without_descriptions():
     assert methods_section("  ") is None

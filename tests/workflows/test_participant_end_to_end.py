@@ -11,6 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from gausspet_bids.bids.validator import validate
 from gausspet_bids.cli.run import main
 from gausspet_bids.model.checkpoint import default_model_path, sha256_of
 
@@ -45,8 +46,8 @@ def test_participant_and_group_levels_write_everything(app_run):
     assert (out / "sub-001.html").exists() and (out / "group.html").exists()
     report = (out / "sub-001.html").read_text()
     assert "figures/sub-001_desc-comparison_pet.png" in report
-    # Full-pipeline output does not pass the validator yet (DWI-derivative .bval/.bvec); see
-    # the issue note. The validator is asserted on the phantom input and on dry-run outputs.
+    validation = validate(out)  # participant and group outputs share this folder
+    assert validation.valid, "\n".join(map(str, validation.errors))
 
 
 @pytest.mark.slow

@@ -6,8 +6,13 @@
 #   bash scripts/container_build.sh            # builds localhost/gausspet:latest
 #   IMAGE=localhost/gausspet:dev bash scripts/container_build.sh
 #
-# Idempotent: the base image is made once; podman's layer cache makes a rebuild cheap. Prints
-# the build time and the image size at the end.
+# Idempotent: the base image is made once. Prints the build time and the image size at the end.
+#
+# Disk: with vfs storage every committed layer and every build container is a full copy of the
+# file system (about 2 GB each here), so podman's per-instruction layer cache peaked at 48 GB.
+# By default the build therefore commits one layer per stage (--layers=false: no cache, about
+# 10 GB at the peak) and removes the image it replaces. LAYERS=1 keeps the per-instruction
+# cache (cheaper rebuilds after a source change, but 40-50 GB of disk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/container_common.sh
@@ -46,8 +51,12 @@ CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
 VCS_REF=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
+LAYERS=${LAYERS:-0}
+if [ "$LAYERS" = 1 ]; then LAYERS_ARG=--layers=true; else LAYERS_ARG=--layers=false; fi
+OLD_ID=$("${PODMAN[@]}" image inspect "$IMAGE" --format '{{.Id}}' 2>/dev/null || true)
+
 start=$(date +%s)
-"${NICE[@]}" "${PODMAN[@]}" build \
+"${NICE[@]}" "${PODMAN[@]}" build "$LAYERS_ARG" \
   --network host --format docker \
   --secret "id=cacert,src=$CA_BUNDLE" \
   --build-arg "TORCH_WHEEL=$TORCH_WHEEL" \
@@ -58,6 +67,16 @@ start=$(date +%s)
   --build-arg "IMAGE_TAG=$IMAGE" \
   -t "$IMAGE" -f Dockerfile .
 end=$(date +%s)
+
+# The image this build replaced, if nothing else uses it, and dangling gausspet images
+# (intermediate and replaced ones: only those with this project's title label).
+NEW_ID=$("${PODMAN[@]}" image inspect "$IMAGE" --format '{{.Id}}')
+if [ -n "$OLD_ID" ] && [ "$OLD_ID" != "$NEW_ID" ]; then
+  "${PODMAN[@]}" rmi "$OLD_ID" >/dev/null 2>&1 || true
+fi
+if [ "$LAYERS" != 1 ]; then
+  "${PODMAN[@]}" image prune -f --filter label=org.opencontainers.image.title=gausspet >/dev/null
+fi
 
 size=$("${PODMAN[@]}" image inspect "$IMAGE" --format '{{.Size}}')
 echo "built $IMAGE in $((end - start)) s; image size $((size / 1000000)) MB"

@@ -3,7 +3,10 @@
 #   1. offline smoke tests as an arbitrary non-root user: --version, the BIDS validator on a
 #      real BIDS-example PET dataset, a bad input rejected with exit code 2;
 #   2. participant and group levels on a small two-participant phantom, once on the host
-#      (.venv) and once in the container (--network none, non-root, read-only input);
+#      (.venv) and once in the container (--network none, non-root, read-only input). The host
+#      run uses the gausspet_bids package copied out of the image, so that both runs have the
+#      same code even when the checkout changed after the build (other work goes on in it):
+#      what is compared is the container's environment against the host's;
 #   3. the two output folders compared file by file (tests/container/compare_outputs.py).
 # Prints the times of each step. Idempotent: every run starts from a fresh test folder.
 #
@@ -58,11 +61,29 @@ echo "non-BIDS input rejected with exit code 2"
 echo "== phantom"
 "$REPO/.venv/bin/gausspet-phantom" "$T/phantom" --participants 2 --seed 1 --small
 
+echo "== the image's gausspet_bids, for the host run"
+SRC="$T/image-src"
+mkdir -p "$SRC"
+if mnt=$("${PODMAN[@]}" image mount "$IMAGE" 2>/dev/null); then  # root: no container needed
+  cp -r "$mnt"/opt/venv/lib/python3*/site-packages/gausspet_bids "$SRC/"
+  "${PODMAN[@]}" image unmount "$IMAGE" >/dev/null
+else
+  ctr --entrypoint bash "$IMAGE" -c 'cd /opt/venv/lib/python3*/site-packages && tar -c gausspet_bids' \
+    | tar -x -C "$SRC"
+fi
+host_gausspet() { (cd "$T" && PYTHONPATH="$SRC" "${NICE[@]}" "$REPO/.venv/bin/python" -m gausspet_bids "$@"); }
+(cd "$T" && PYTHONPATH="$SRC" "$REPO/.venv/bin/python" -c \
+  'import gausspet_bids, sys; p = gausspet_bids.__file__; print("host run uses", p); sys.exit(not p.startswith(sys.argv[1]))' "$SRC")
+if diff -rq -x __pycache__ "$SRC/gausspet_bids" "$REPO/gausspet_bids" >/dev/null; then
+  echo "the image's package is the checkout's"
+else
+  echo "note: the checkout's gausspet_bids changed since the image was built (the host run uses the image's)"
+fi
+
 echo "== host run"
 start=$(date +%s)
-(cd "$T" && "${NICE[@]}" "$REPO/.venv/bin/gausspet" "$T/phantom" "$T/out-host" participant \
-  --sloppy -w "$T/work-host" "${THREADS[@]}")
-(cd "$T" && "${NICE[@]}" "$REPO/.venv/bin/gausspet" "$T/phantom" "$T/out-host" group -w "$T/work-host")
+host_gausspet "$T/phantom" "$T/out-host" participant --sloppy -w "$T/work-host" "${THREADS[@]}"
+host_gausspet "$T/phantom" "$T/out-host" group -w "$T/work-host"
 echo "host run: $(seconds "$start") s"
 
 echo "== container run"

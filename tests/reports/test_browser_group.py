@@ -110,8 +110,16 @@ def test_participant_figures_load_in_chromium(tmp_path):
     assert len(pngs) == 8 and [p.name for p in pngs if "coef" in p.name] == [
         "sub-01_desc-coef0_pet.png", "sub-01_desc-coef1_pet.png"]  # fmt: skip
     assert all(json.loads(p.with_suffix(".json").read_text())["caption"] for p in pngs)
-    page = tmp_path / "out" / "figures.html"
-    page.write_text("<html><body>" + "".join(
-        f'<img src="{p.relative_to(page.parent)}">' for p in pngs) + "</body></html>")  # fmt: skip
+    # the real participant report with these figures, its tables and its methods section
+    from gausspet_bids.bids.discovery import SessionInputs
+    from gausspet_bids.reports.participant_report import write_participant_report
+
+    (tmp_path / "out" / "sub-01" / "log" / "run1").mkdir(parents=True)
+    page = write_participant_report(
+        output_dir=tmp_path / "out", subject="01", run_id="run1", status="done",
+        sessions=[SessionInputs(subject="01", session=None, accepted_contrasts=["T1w"])],
+        methods="Inputs were found with PyBIDS. The image was skull-stripped with deepbet.",
+    )  # fmt: skip
     result = check_page(page, tmp_path)
     assert len(result["imgs"]) == 8 and all(ok for _, ok in result["imgs"])
+    assert result["remote"] == []

@@ -184,8 +184,14 @@ def write_hypometabolism(
     dseg_file: str | Path,
     out_mask: str | Path,
     params: HypometabolismParameters = DEFAULTS,
+    *,
+    sources: list[str] | None = None,
+    spatial_reference: str | None = None,
 ) -> tuple[Path, dict[str, float]]:
-    """Write the hypometabolic mask (uint8 NIfTI + JSON sidecar); return it and its volumes."""
+    """Write the hypometabolic mask (uint8 NIfTI + JSON sidecar); return it and its volumes.
+
+    ``sources`` and ``spatial_reference`` name the inputs in the sidecar (derivative-relative
+    paths); by default the input paths and the PET sidecar's ``SpatialReference``."""
     import nibabel as nib
 
     from gausspet_bids.bids.atomic import save_nifti, write_json
@@ -209,8 +215,8 @@ def write_hypometabolism(
     save_nifti(img, out_mask)
     sidecar = {
         "Description": "Hypometabolic region: SUVR below the contralateral healthy reference",
-        "Sources": [str(pet_file), str(brain_mask_file), str(dseg_file)],
-        "SpatialReference": _spatial_reference(Path(pet_file)),
+        "Sources": sources or [str(pet_file), str(brain_mask_file), str(dseg_file)],
+        "SpatialReference": spatial_reference or _spatial_reference(Path(pet_file)),
         "Type": "Lesion",
         "Method": "contralateral mirror comparison (mirror fitted to atlas label centroids), "
         "two-scale hysteresis; see gausspet docs/metrics.md. " + METHOD_SUMMARY,

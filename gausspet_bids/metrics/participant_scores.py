@@ -56,8 +56,10 @@ def write_participant_scores(
     real_pet: str | Path | None = None,
     hypo_real: str | Path | None = None,
     volumes_real: dict[str, float] | None = None,
+    sources: list[str] | None = None,
 ) -> Path:
-    """Load the images, compute :func:`participant_scores`, write ``out_json`` atomically."""
+    """Load the images, compute :func:`participant_scores`, write ``out_json`` atomically.
+    ``sources`` names the inputs in the file (default: the input paths)."""
     import nibabel as nib
 
     from gausspet_bids.bids.atomic import write_json
@@ -69,5 +71,5 @@ def write_participant_scores(
         load(synthetic_pet), load(brain_mask), load(hypo_synthetic), volumes_synthetic,
         load(real_pet), load(hypo_real), volumes_real,
     )  # fmt: skip
-    sources = [str(p) for p in (synthetic_pet, real_pet, brain_mask) if p]
+    sources = sources or [str(p) for p in (synthetic_pet, real_pet, brain_mask) if p]
     return write_json(out_json, {"Model": model, "Sources": sources, **scores})

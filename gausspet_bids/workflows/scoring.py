@@ -50,6 +50,24 @@ def scoring_outputs(
     }
 
 
+def derivative_sources(subject: str, session: str | None, space: str, model: str) -> dict[str, str]:
+    """Paths, relative to the derivative dataset, of the derivatives the scoring reads (for
+    ``Sources`` and ``SpatialReference`` in its sidecars, instead of work-directory paths)."""
+    ent = {"sub": subject, "ses": session}
+    pet = {**ent, "trc": "FDG", "space": space}
+
+    def rel(datatype: str, entities: dict, suffix: str) -> str:
+        return derivative_path(".", datatype, entities, suffix).as_posix().removeprefix("./")
+
+    return {
+        "reference": rel("anat", {**ent, "desc": "preproc"}, space),
+        "brain_mask": rel("anat", {**ent, "desc": "brain"}, "mask"),
+        "territory_dseg": rel("anat", {**ent, "space": space, "atlas": "Arterial"}, "dseg"),
+        "synthetic_pet": rel("pet", {**pet, "desc": model}, "pet"),
+        "real_pet": rel("pet", {**pet, "desc": "preproc"}, "pet"),
+    }
+
+
 def _regions_node(synthetic_pet, real_pet, territory_dseg, out_tsv):
     from gausspet_bids.metrics.territories import write_territory_table
 
@@ -59,21 +77,23 @@ def _regions_node(synthetic_pet, real_pet, territory_dseg, out_tsv):
     return str(write_territory_table(pets, territory_dseg, out_tsv))
 
 
-def _hypo_node(pet, brain_mask, territory_dseg, out_mask):
+def _hypo_node(pet, brain_mask, territory_dseg, out_mask, sources, spatial_reference):
     from gausspet_bids.metrics.hypometabolism import write_hypometabolism
 
-    path, volumes = write_hypometabolism(pet, brain_mask, territory_dseg, out_mask)
+    path, volumes = write_hypometabolism(pet, brain_mask, territory_dseg, out_mask,
+                                         sources=sources, spatial_reference=spatial_reference)  # fmt: skip
     return str(path), volumes
 
 
 def _scores_node(out_json, model, synthetic_pet, brain_mask, hypo_synthetic, volumes_synthetic,
-                 real_pet, hypo_real, volumes_real):  # fmt: skip
+                 real_pet, hypo_real, volumes_real, sources):  # fmt: skip
     from gausspet_bids.metrics.participant_scores import write_participant_scores
 
     return str(write_participant_scores(
         out_json, model=model, synthetic_pet=synthetic_pet, brain_mask=brain_mask,
         hypo_synthetic=hypo_synthetic, volumes_synthetic=volumes_synthetic,
         real_pet=real_pet or None, hypo_real=hypo_real or None, volumes_real=volumes_real or None,
+        sources=sources,
     ))  # fmt: skip
 
 
@@ -152,16 +172,21 @@ def init_scoring_wf(
     regions = _function_node(_regions_node, ["synthetic_pet", "real_pet", "territory_dseg", "out_tsv"],
                              ["out"], "regional_table")  # fmt: skip
     regions.inputs.out_tsv = str(paths["regions"])
+    rel = derivative_sources(subject, session, reference_space, model_name)
     hypo_inputs, hypo_outputs = (
-        ["pet", "brain_mask", "territory_dseg", "out_mask"],
+        ["pet", "brain_mask", "territory_dseg", "out_mask", "sources", "spatial_reference"],
         ["mask", "volumes"],
     )
     hypo_syn = _function_node(_hypo_node, hypo_inputs, hypo_outputs, "hypometabolism_synthetic")
     hypo_syn.inputs.out_mask = str(paths["hypo_synthetic"])
+    hypo_syn.inputs.sources = [rel[k] for k in ("synthetic_pet", "brain_mask", "territory_dseg")]
+    hypo_syn.inputs.spatial_reference = rel["reference"]
     scores = _function_node(_scores_node, [
         "out_json", "model", "synthetic_pet", "brain_mask", "hypo_synthetic", "volumes_synthetic",
-        "real_pet", "hypo_real", "volumes_real"], ["out"], "scores")  # fmt: skip
+        "real_pet", "hypo_real", "volumes_real", "sources"], ["out"], "scores")  # fmt: skip
     scores.inputs.out_json = str(paths["metrics"])
+    scores.inputs.sources = [rel["synthetic_pet"]] + ([rel["real_pet"]] if has_real_pet else []) + [
+        rel["brain_mask"]]  # fmt: skip
     scores.inputs.model = model_name
     figures = _function_node(_figures_node, [
         "output_dir", "subject", "session", "synthetic_pet", "brain_mask", "territory_dseg",
@@ -190,6 +215,8 @@ def init_scoring_wf(
     if has_real_pet:
         hypo_real = _function_node(_hypo_node, hypo_inputs, hypo_outputs, "hypometabolism_real")
         hypo_real.inputs.out_mask = str(paths["hypo_real"])
+        hypo_real.inputs.sources = [rel[k] for k in ("real_pet", "brain_mask", "territory_dseg")]
+        hypo_real.inputs.spatial_reference = rel["reference"]
         wf.connect([
             (inputnode, hypo_real, [("real_pet", "pet"), ("brain_mask", "brain_mask"),
                                     ("territory_dseg", "territory_dseg")]),

@@ -60,3 +60,9 @@ def test_scoring_wf_writes_tables_masks_scores_figures(tmp_path, has_real_pet):
         assert "ImageMetrics" not in scores and "real_mean_left" not in table.columns
     assert any("hypometabolism" in f.name for f in figures)
     assert any("territories" in f.name for f in figures)
+    # provenance names derivatives (relative to the dataset), never work-directory files
+    pre = "sub-01/ses-1/pet/sub-01_ses-1" if has_real_pet else "sub-01/pet/sub-01"
+    assert scores["Sources"][0] == f"{pre}_trc-FDG_space-T1w_desc-gausspet_pet.nii.gz"
+    hypo = json.loads(paths["hypo_synthetic"].with_suffix("").with_suffix(".json").read_text())
+    assert hypo["SpatialReference"] == pre.replace("pet/", "anat/") + "_desc-preproc_T1w.nii.gz"
+    assert not any(str(tmp_path) in src for src in scores["Sources"] + hypo["Sources"])

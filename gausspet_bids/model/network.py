@@ -100,11 +100,22 @@ class CoefficientNet(nn.Module):
         out = self._upsample(self.head(features) * self.OUTPUT_GAIN)
         if self.fine_channels:
             h = self.halo
-            local = self.fine(padded[..., h:-h, h:-h, h:-h].movedim(1, -1))
-            coarse = out.movedim(1, -1)
-            correction = self.fine_head(torch.cat([local, coarse], dim=-1)) * self.OUTPUT_GAIN
-            out = (coarse + correction).movedim(-1, 1)
+            out = self.refine(padded[..., h:-h, h:-h, h:-h], out)
         return out
+
+    def refine(self, local_input: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
+        """Coarse coefficients plus the fine branch's voxel-wise correction; ``local_input``
+        (the input channels) and ``coarse`` ([B, 3M + 1, ...]) share the fine grid."""
+        local = self.fine(local_input.movedim(1, -1))
+        context = coarse.movedim(1, -1)
+        correction = self.fine_head(torch.cat([local, context], dim=-1)) * self.OUTPUT_GAIN
+        return (context + correction).movedim(-1, 1)
+
+    def constant_coarse(self, like: torch.Tensor) -> torch.Tensor:
+        """The coarse coefficients when the coarse features are zero (the head's bias, i.e. the
+        training start), broadcast to ``like``'s grid."""
+        bias = (self.head.bias * self.OUTPUT_GAIN).view(1, -1, 1, 1, 1)
+        return bias.expand(like.shape[0], -1, *like.shape[2:])
 
     def hyperparameters(self) -> dict:
         return {
@@ -117,15 +128,18 @@ class CoefficientNet(nn.Module):
         }
 
 
-def position_channels(like: torch.Tensor) -> torch.Tensor:
+def position_channels(like: torch.Tensor, region: tuple[slice, ...] | None = None) -> torch.Tensor:
     """Three channels with each voxel's position on the whole model grid, -1 .. 1 per axis.
 
     The model grid is affine-aligned to the template, so position tells the network where it is
     in the brain (deep grey matter, cerebellum: uptake that no MR contrast shows). ``like`` is a
-    [B, C, D, H, W] tensor of the whole (unpadded, untiled) volume.
+    [B, C, D, H, W] tensor of the whole (unpadded, untiled) volume; ``region`` (slices of it)
+    gives the channels of that part only, without building the whole grid.
     """
+    region = region or (slice(None),) * 3
     axes = [
-        torch.linspace(-1.0, 1.0, n, dtype=like.dtype, device=like.device) for n in like.shape[2:]
+        torch.linspace(-1.0, 1.0, n, dtype=like.dtype, device=like.device)[r]
+        for n, r in zip(like.shape[2:], region, strict=True)
     ]
     grid = torch.stack(torch.meshgrid(*axes, indexing="ij"))
     return grid[None].expand(like.shape[0], -1, -1, -1, -1)
@@ -224,7 +238,10 @@ class GaussPET(nn.Module):
         return self.net.stride
 
     def coefficients(self, padded_input: torch.Tensor) -> Coefficients:
-        raw = self.net(padded_input)
+        return self.split_coefficients(self.net(padded_input))
+
+    def split_coefficients(self, raw: torch.Tensor) -> Coefficients:
+        """[B, 3M + 1, ...] network output -> (a, b, c, d)."""
         m = self.net.n_contrasts
         return Coefficients(
             a=raw[:, :m], b=raw[:, m : m + 1], c=raw[:, m + 1 : 2 * m + 1], d=raw[:, 2 * m + 1 :]
@@ -249,7 +266,18 @@ class GaussPET(nn.Module):
         inner = (Ellipsis, slice(h, -h), slice(h, -h), slice(h, -h))
         x = padded_input[:, :m][inner]  # contrasts times presence, on core + margin
         mask = padded_input[:, -1:][inner]
-        coef = self.coefficients(padded_input)
+        return self.solve(x, mask, presence, self.coefficients(padded_input), sweeps)
+
+    def solve(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        presence: torch.Tensor,
+        coef: Coefficients,
+        sweeps: int | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Gauss-Seidel solve, PSF and crop to the core, from contrasts, mask and coefficients
+        on the core plus the PSF margin (:attr:`margin` voxels on each side)."""
         k = self.sweeps if sweeps is None else int(sweeps)
         y, x_hat = gauss_seidel(x, presence, coef, sweeps=k, lam=self.lam, mu=self.mu)
         g = self.margin

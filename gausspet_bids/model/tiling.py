@@ -109,14 +109,26 @@ def tile_input(
 ) -> torch.Tensor:
     """The padded input of one tile, built from the tile's own region: the same values as
     ``pad_input(...)[padded_box(core, halo)]`` without padding the whole volume (training)."""
-    h = model.halo
+    return region_input(model, x, presence, mask, core, model.halo)
+
+
+def region_input(
+    model: GaussPET,
+    x: torch.Tensor,
+    presence: torch.Tensor,
+    mask: torch.Tensor,
+    core: tuple[slice, slice, slice],
+    h: int,
+) -> torch.Tensor:
+    """Network input channels on ``core`` grown by ``h`` voxels per side, zero outside the
+    volume (position channels are those of the whole volume)."""
     shape = x.shape[2:]
     lows = [s.start - h for s in core]
     highs = [s.stop + h for s in core]
     region = tuple(
         slice(max(0, lo), min(n, hi)) for lo, hi, n in zip(lows, highs, shape, strict=True)
     )
-    position = position_channels(mask)[(Ellipsis, *region)] if model.net.position else None
+    position = position_channels(mask, region) if model.net.position else None
     inp = model_input(x[(Ellipsis, *region)], presence, mask[(Ellipsis, *region)], position)
     pad = []
     for lo, hi, n in reversed(list(zip(lows, highs, shape, strict=True))):

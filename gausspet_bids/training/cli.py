@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="decay of the moving average of the weights that is validated and saved "
         "(e.g. 0.98; 0: the raw weights)",
     )
+    p.add_argument(
+        "--voxelwise-steps",
+        type=int,
+        default=0,
+        help="first train the fine branch alone for this many steps (needs --fine-channels)",
+    )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=2, help="volumes (tiles) per optimiser step")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -197,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             crop=args.crop,
             crops_per_volume=args.crops_per_volume,
             ema=args.ema,
+            voxelwise_steps=args.voxelwise_steps,
             epochs=args.epochs,
             batch=args.batch,
             lr=args.lr,

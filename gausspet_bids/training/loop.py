@@ -25,6 +25,7 @@ from gausspet_bids.model.tiling import (
 from gausspet_bids.preprocessing.model_grid import grid_to_dict
 from gausspet_bids.training.cohort import Subject
 from gausspet_bids.training.losses import masked_l1, total_loss
+from gausspet_bids.training.voxelwise_start import train_fine_branch
 
 
 @dataclass
@@ -45,6 +46,7 @@ class TrainConfig:
     crop: int = 0
     crops_per_volume: int = 1
     ema: float = 0.0
+    voxelwise_steps: int = 0
     epochs: int = 20
     batch: int = 2
     lr: float = 1e-3
@@ -192,6 +194,11 @@ def train(
         mu=cfg.mu,
     ).to(device)
     model.set_global_coefficients(*global_linear_fit(train_set, cfg.psf_sigma))
+    if cfg.voxelwise_steps and resume is None:
+        train_fine_branch(
+            model, train_set, steps=cfg.voxelwise_steps, modality_dropout=cfg.modality_dropout,
+            w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth, seed=cfg.seed, progress=progress,
+        )  # fmt: skip
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     # exponential moving average of the weights (evaluated, selected and saved instead of the
     # raw weights when cfg.ema > 0): steadier than the last step's weights at batch sizes a CPU

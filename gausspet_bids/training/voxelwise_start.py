@@ -1,0 +1,115 @@
+"""A voxel-wise start: the fine coefficient branch trained alone, before the whole network.
+
+The global least-squares start (:func:`gausspet_bids.training.loop.global_linear_fit`) is one
+linear map for the whole cohort. Tissue mixing makes PET a *non-linear* function of the
+contrasts voxel by voxel, and uptake that no contrast shows (deep grey matter, cerebellum)
+depends on where the voxel is. Both are functions of one voxel's input channels (contrasts,
+presence, position), which is what the fine branch sees. So, first, the fine branch is trained
+with the coarse coefficients held at the global start: the coarse network is not evaluated, a
+tile then needs only the PSF margin around its core (no network halo), and small random crops
+make each Adam step cost milliseconds instead of seconds. The objective is the full model's
+(solve, PSF, the training loss); only the coarse context is missing. The whole-network
+training that follows then has to learn only what needs spatial context (lesions).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gausspet_bids.model.network import GaussPET
+from gausspet_bids.model.tiling import region_input
+from gausspet_bids.training.cohort import Subject
+from gausspet_bids.training.losses import total_loss
+
+
+def _random_core(
+    inside: torch.Tensor, shape: tuple[int, ...], size: int, gen: torch.Generator
+) -> tuple[slice, ...]:
+    """A ``size``-voxel cube centred on a random voxel of ``inside`` ([N, 3] brain voxel
+    indices), shifted to fit in a volume of ``shape``."""
+    centre = inside[int(torch.randint(len(inside), (1,), generator=gen))]
+    starts = [
+        min(max(0, int(c) - size // 2), n - size) for c, n in zip(centre, shape, strict=True)
+    ]
+    return tuple(slice(a, a + size) for a in starts)
+
+
+def fine_only_loss(
+    model: GaussPET,
+    samples: list[tuple[Subject, torch.Tensor, tuple[slice, ...]]],
+    *,
+    w_inverse: float,
+    w_smooth: float,
+) -> tuple[torch.Tensor, dict]:
+    """Training loss of a batch of (subject, presence, core box) tiles of one size, with the
+    coarse coefficients fixed at the head's bias: the tiles are stacked into one batch."""
+    inputs, presences, pets, xs, masks = [], [], [], [], []
+    for s, presence, box in samples:
+        p = presence.view(1, -1, 1, 1, 1)
+        x, mask = s.x[None], s.mask[None]
+        inputs.append(region_input(model, x, p, mask, box, model.margin))
+        presences.append(p)
+        core = (Ellipsis, *box)
+        pets.append(s.pet[None][core])
+        xs.append(x[core])
+        masks.append(mask[core])
+    inp, p = torch.cat(inputs), torch.cat(presences)
+    m = model.net.n_contrasts
+    raw = model.net.refine(inp, model.net.constant_coarse(inp))
+    out = model.solve(inp[:, :m], inp[:, -1:], p, model.split_coefficients(raw))
+    return total_loss(
+        out, torch.cat(pets), torch.cat(xs), p, torch.cat(masks),
+        w_inverse=w_inverse, w_smooth=w_smooth,
+    )  # fmt: skip
+
+
+def train_fine_branch(
+    model: GaussPET,
+    subjects: list[Subject],
+    *,
+    steps: int,
+    crop: int = 8,
+    batch: int = 32,
+    lr: float = 1e-3,
+    modality_dropout: float = 0.5,
+    w_inverse: float = 0.1,
+    w_smooth: float = 0.05,
+    seed: int = 0,
+    progress=None,
+) -> list[float]:
+    """Adam on ``model.net.fine`` and ``fine_head`` only: ``steps`` steps, each a batch of
+    ``batch`` ``crop``-voxel cubes around random brain voxels of random training participants
+    (cosine learning rate); returns the mean training L1 of each tenth of the run."""
+    from gausspet_bids.training.loop import sample_presence
+
+    net = model.net
+    if not net.fine_channels:
+        raise ValueError("the model has no fine branch (fine_channels = 0)")
+    params = [*net.fine.parameters(), *net.fine_head.parameters()]
+    opt = torch.optim.Adam(params, lr=lr)
+    gen = torch.Generator().manual_seed(seed * 7919 + 1)
+    chunk = max(1, steps // 10)
+    history, l1s = [], []
+    inside = [torch.nonzero(s.mask[0] > 0) for s in subjects]
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+        samples = []
+        for _ in range(batch):
+            k = int(torch.randint(len(subjects), (1,), generator=gen))
+            s = subjects[k]
+            presence = sample_presence(s.presence, modality_dropout, gen)
+            samples.append((s, presence, _random_core(inside[k], s.mask.shape[1:], crop, gen)))
+        loss, parts = fine_only_loss(model, samples, w_inverse=w_inverse, w_smooth=w_smooth)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        l1s.append(parts["l1"])
+        if (step + 1) % chunk == 0:
+            history.append(sum(l1s) / len(l1s))
+            l1s = []
+            if progress:
+                progress(f"voxel-wise start {step + 1}/{steps}  train L1 {history[-1]:.4f}")
+    return history

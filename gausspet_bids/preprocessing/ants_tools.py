@@ -28,9 +28,10 @@ _LINEAR_PRESETS = {
     True: ((300, 150, 50), (6, 4, 2), (3, 2, 1)),
 }
 # N4: iterations per fitting level (4 levels either way) and the voxel size (mm) the field is
-# fitted on. Sloppy: measured on a 2 mm phantom T1w, 8 mm / 4x10 gave the same white-matter CV
-# (0.0505 vs 0.0499; raw 0.069) as 4 mm / 4x25 at 1/18 of the CPU time (3 s vs 53 s).
-_N4_PRESETS = {False: ((50, 50, 50, 50), 4.0), True: ((10, 10, 10, 10), 8.0)}
+# fitted on (the field is smooth: a coarse fit loses nothing). White-matter CV of phantom T1w:
+# 2 mm image, 8 mm / 4x10 (sloppy) 0.0505 vs 4 mm / 4x25 0.0499 (raw 0.069) at 3 s vs 53 s CPU;
+# 1 mm image, 6 mm / 4x25 (full) 0.0571 vs 4 mm / 4x50 0.0578 (raw 0.074) at 18 s vs 112 s.
+_N4_PRESETS = {False: ((25, 25, 25, 25), 6.0), True: ((10, 10, 10, 10), 8.0)}
 # SyN stage (iterations per level; shrink factors and sigmas chosen by antspyx from the length).
 _SYN_ITERATIONS = {False: (60, 30, 10), True: (30, 10)}
 

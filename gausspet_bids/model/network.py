@@ -108,7 +108,7 @@ class CoefficientNet(nn.Module):
         (the input channels) and ``coarse`` ([B, 3M + 1, ...]) share the fine grid."""
         local = self.fine(local_input.movedim(1, -1))
         context = coarse.movedim(1, -1)
-        correction = self.fine_head(torch.cat([local, context], dim=-1)) * self.OUTPUT_GAIN
+        correction = self.fine_head(torch.cat([local, context], dim=-1))
         return (context + correction).movedim(-1, 1)
 
     def constant_coarse(self, like: torch.Tensor) -> torch.Tensor:

@@ -72,7 +72,7 @@ def train_fine_branch(
     steps: int,
     crop: int = 8,
     batch: int = 32,
-    lr: float = 1e-3,
+    lr: float = 1e-2,
     modality_dropout: float = 0.5,
     w_inverse: float = 0.1,
     w_smooth: float = 0.05,

@@ -60,14 +60,22 @@ def test_resume_continues_to_same_result(tiny_cohort, tmp_path):
 
 
 def test_random_crop_training_with_fine_branch_and_position(tiny_cohort, tmp_path):
-    args = [str(tiny_cohort), str(tmp_path / "c"), *ARGS, "--epochs", "4", "--crop", "16"]
-    args += ["--crops-per-volume", "4", "--fine-channels", "4", "--position-channels"]
-    assert main(args) == 0
+    base = [*ARGS, "--epochs", "6", "--crop", "16", "--crops-per-volume", "4"]
+    base += ["--fine-channels", "4", "--position-channels"]
+    assert main([str(tiny_cohort), str(tmp_path / "c"), *base]) == 0
     log = read_log(tmp_path / "c" / "log.tsv")
     assert min(r["val_l1"] for r in log[1:]) < 0.8 * log[0]["val_l1"]
     meta = load_model_metadata(tmp_path / "c" / "model.safetensors")
     assert meta["architecture"]["fine_channels"] == 4 and meta["architecture"]["position"]
     assert meta["training"]["crop"] == 16 and meta["training"]["crops_per_volume"] == 4
+    # the voxel-wise start (before epoch 0 is logged) already beats the global linear start
+    args = [*base, "--epochs", "1", "--voxelwise-steps", "100"]
+    assert main([str(tiny_cohort), str(tmp_path / "v"), *args]) == 0
+    assert read_log(tmp_path / "v" / "log.tsv")[0]["val_l1"] < 0.8 * log[0]["val_l1"]
+    assert (
+        load_model_metadata(tmp_path / "v" / "model.safetensors")["training"]["voxelwise_steps"]
+        == 100
+    )
 
 
 def test_errors_name_the_folder(tmp_path, capsys):

@@ -12,6 +12,11 @@ with ``gausspet_bids.metrics.image_metrics.brain_metrics``:
    switched off one factor at a time: regional variation, the deep-grey-matter and cerebellar
    uptake factors, the lesion (core, penumbra, diaschisis). NCC against the noise-free SUVR;
    a per-participant fit gives the ceiling of any voxel-wise map of the contrasts.
+3. **Expected physiology.** The noise-free SUVR recomputed with every per-participant random
+   factor at its cohort mean (deep-GM and cerebellar factors, regional variation, core and
+   penumbra reductions, diaschisis), anatomy and lesion extent kept, scored against the true
+   noise-free SUVR: roughly the ceiling of a model that knew each participant's anatomy and
+   lesion perfectly, since none of those factors shows on MRI.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/phantom_synthesis_ceiling.py --participants 12 --seed 5
 
@@ -71,6 +76,23 @@ def suvr(subject, tissues, mask, grid, off: set[str]) -> np.ndarray:
     return noise_free / pet.cerebellar_reference(noise_free, tissues)
 
 
+def expected_physiology_suvr(subject, tissues, grid) -> np.ndarray:
+    """Noise-free SUVR with the per-participant random uptake factors at their cohort means."""
+    uptake = dataclasses.replace(subject.uptake, deep=1.15, cerebellum=0.85)
+    subject = dataclasses.replace(subject, uptake=uptake)
+    if subject.lesion is not None:
+        lesion = dataclasses.replace(
+            subject.lesion,
+            core_reduction=0.75,
+            penumbra_reduction=0.2,
+            diaschisis=0.175 if subject.lesion.diaschisis > 0 else 0.0,
+        )
+        subject = dataclasses.replace(subject, lesion=lesion)
+    tissues = dataclasses.replace(tissues, regional=np.ones_like(tissues.regional))
+    noise_free = pet.blur(pet.true_uptake(subject, tissues), grid.zooms, subject.uptake.fwhm_mm)
+    return noise_free / pet.cerebellar_reference(noise_free, tissues)
+
+
 def features(x: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """PSF-blurred contrasts and pairwise products, plus a constant, at the mask voxels."""
     cols = [gaussian_filter(v, sigma)[mask] for v in x]
@@ -87,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     shape, affine = model_grid()
     grid = ImageGrid(shape=shape, affine=affine)
     bank = tissue_bank(2)
-    ceiling, fits = [], {name: [] for name in VARIANTS}
+    ceiling, fits, expected = [], {name: [] for name in VARIANTS}, []
     for plan in plan_cohort(args.participants, args.seed):
         subject = make_subject(plan, args.seed, "small")
         measured = aligned_images(subject, args.seed, grid, with_truth=True)
         mask = measured["MASK"] > 0
         ceiling.append(brain_metrics(measured["TRUTH/PET"], measured["PET"], mask))
         tissues = tissues_aligned(subject, grid, bank)
+        mean_suvr = expected_physiology_suvr(subject, tissues, grid)
+        expected.append(brain_metrics(np.where(mask, mean_suvr, 0), measured["TRUTH/PET"], mask))
         x = noise_free_contrasts(subject, tissues, mask)
         sigma = subject.uptake.fwhm_mm / (2 * np.sqrt(2 * np.log(2))) / float(grid.zooms[0])
         for name, off in VARIANTS.items():
@@ -116,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         shared = [np.corrcoef(f @ coef, y)[0, 1] for f, y in rows]
         own = [np.corrcoef(f @ np.linalg.lstsq(f, y, rcond=None)[0], y)[0, 1] for f, y in rows]
         print(f"   {name:40s} {np.mean(shared):16.3f} {np.mean(own):20.3f}")
+    print("\n3. Noise-free SUVR with mean physiology scored against the true noise-free SUVR:")
+    for key in ("PSNR", "SSIM", "NMAE", "NMSE", "NCC"):
+        values = np.array([m[key] for m in expected])
+        print(
+            f"   {key:5s} mean {values.mean():.4f}  (min {values.min():.4f}, max {values.max():.4f})"
+        )
     return 0
 
 

@@ -231,12 +231,19 @@ def train(
     elif log_path.exists():
         log_path.unlink()
     if not log_path.exists():
+        # epoch 0: the starting point (global fit, voxel-wise start) is a candidate as well
         val = evaluate(model, val_set, device)
         log_path.write_text(
             "epoch\ttrain_loss\ttrain_l1\tval_l1\tval_ncc\tseconds\n"
             f"0\tnan\tnan\t{val['l1']:.6f}\t{val['ncc']:.6f}\t0.0\n"
         )
-        progress(f"epoch 0 (untrained)  val L1 {val['l1']:.4f}  val NCC {val['ncc']:.4f}")
+        progress(f"epoch 0 (start)  val L1 {val['l1']:.4f}  val NCC {val['ncc']:.4f}")
+        best = val["l1"]
+        save_checkpoint(
+            model,
+            out_dir / "model.safetensors",
+            {**meta, "validation_metrics": {**val, "epoch": 0}},
+        )
     shape = tuple(train_set[0].x.shape[1:])
     boxes = tile_boxes(shape, cfg.patches, model.stride)
     for epoch in range(start_epoch, cfg.epochs):

@@ -11,6 +11,12 @@ the brain mask (``gausspet_bids.metrics.image_metrics.brain_metrics``) with boot
 the published method's definitions side by side (``published_metrics``: whole min-max-scaled
 volume, slice-wise SSIM), the lesion-core SUVR error (core mask regenerated from the phantom's
 own generator), tilings 1/8/64, K ablation, and quality per subset of contrasts.
+
+With ``--truth DIR`` (the ``--ground-truth`` folder of an aligned ``gausspet-phantom`` cohort)
+every configuration is also scored against the phantom's *noise-free* PET, the image a
+synthesis can at best recover (PET noise is not predictable from MRI), lesion cores come from
+``DIR/test/CORE`` and their true SUVR from the noise-free PET; the noise-free PET itself is
+scored against the measured PET as the ceiling of any synthesis on the measured-PET metrics.
 """
 
 from __future__ import annotations
@@ -48,8 +54,9 @@ def read(path: Path) -> np.ndarray:
     return np.asarray(nib.load(path).dataobj, dtype=np.float32)
 
 
-def test_cases(cohort: Path) -> list[dict]:
-    """Raw (un-normalised) test images as the app would pass them to ``synthesise``."""
+def test_cases(cohort: Path, truth: Path | None = None) -> list[dict]:
+    """Raw (un-normalised) test images as the app would pass them to ``synthesise``; with
+    ``truth``, also the noise-free PET (``truth_pet``) and the lesion-core mask (``core``)."""
     cases = []
     for n in split_participants(cohort, "test"):
         base = cohort / "test"
@@ -58,15 +65,22 @@ def test_cases(cohort: Path) -> list[dict]:
             for c in SUBSETS["all"]
             if (base / "MRI" / c / f"{n}.nii.gz").exists()
         }
-        cases.append(
-            {
-                "n": n,
-                "images": images,
-                "mask": read(base / "MASK" / f"{n}.nii.gz") > 0,
-                "pet": read(base / "PET" / f"{n}.nii.gz"),
-            }
-        )
+        case = {
+            "n": n,
+            "images": images,
+            "mask": read(base / "MASK" / f"{n}.nii.gz") > 0,
+            "pet": read(base / "PET" / f"{n}.nii.gz"),
+        }
+        if truth is not None:
+            case["truth_pet"] = read(truth / "test" / "PET" / f"{n}.nii.gz")
+            case["core"] = read(truth / "test" / "CORE" / f"{n}.nii.gz") > 0
+        cases.append(case)
     return cases
+
+
+def truth_cores(cases: list[dict]) -> dict[str, np.ndarray]:
+    """Lesion-core masks of at least 10 voxels from the ground-truth folder."""
+    return {c["n"]: c["core"] & c["mask"] for c in cases if (c["core"] & c["mask"]).sum() >= 10}
 
 
 def lesion_cores(cohort: Path, cases: list[dict], seed: int) -> dict[str, np.ndarray]:
@@ -100,9 +114,12 @@ def score(pred: np.ndarray, case: dict, cores: dict) -> dict:
     row = {k: ours[k] for k in METRICS} | {
         f"pub_{k}": pub[k] for k in ("PSNR", "SSIM", "NMAE", "NMSE")
     }
+    if "truth_pet" in case:
+        vs_truth = brain_metrics(pred, case["truth_pet"], case["mask"])
+        row |= {f"truth_{k}": vs_truth[k] for k in METRICS}
     if case["n"] in cores:
         core = cores[case["n"]]
-        truth = float(case["pet"][core].mean())
+        truth = float(case.get("truth_pet", case["pet"])[core].mean())
         row["core_true"] = truth
         row["core_pred"] = float(pred[core].mean())
         row["core_rel_err"] = abs(row["core_pred"] - truth) / truth
@@ -112,7 +129,9 @@ def score(pred: np.ndarray, case: dict, cores: dict) -> dict:
 def summarise(rows: list[dict]) -> dict:
     frame = pd.DataFrame(rows)
     out = {"n": len(frame)}
-    for col in [*METRICS, *(f"pub_{k}" for k in ("PSNR", "SSIM", "NMAE", "NMSE"))]:
+    columns = [*METRICS, *(f"pub_{k}" for k in ("PSNR", "SSIM", "NMAE", "NMSE"))]
+    columns += [f"truth_{k}" for k in METRICS if f"truth_{k}" in frame]
+    for col in columns:
         ci = bootstrap_mean_ci(frame[col].to_numpy())
         out[col] = {"mean": ci["mean"], "low": ci["ci_low"], "high": ci["ci_high"]}
     if "core_rel_err" in frame:
@@ -131,19 +150,31 @@ def run_config(name, predict, cases, cores, results, log):
     rows = [{"participant": c["n"], **score(predict(c), c, cores)} for c in cases]
     results[name] = {"summary": summarise(rows), "per_participant": rows}
     s = results[name]["summary"]
+    vs_truth = (
+        f"  | vs noise-free SSIM {s['truth_SSIM']['mean']:.4f}  NCC {s['truth_NCC']['mean']:.4f}"
+        if "truth_SSIM" in s
+        else ""
+    )
     log(
-        f"{name:40s} SSIM {s['SSIM']['mean']:.4f}  NCC {s['NCC']['mean']:.4f}  PSNR {s['PSNR']['mean']:.2f}  ({time.perf_counter() - t0:.0f}s)"
+        f"{name:40s} SSIM {s['SSIM']['mean']:.4f}  NCC {s['NCC']['mean']:.4f}  PSNR {s['PSNR']['mean']:.2f}{vs_truth}  ({time.perf_counter() - t0:.0f}s)"
     )
 
 
 def evaluate(args) -> int:
     torch.set_num_threads(args.threads)
-    cases = test_cases(args.cohort)
+    cases = test_cases(args.cohort, args.truth)
     if len(cases) < 20 and not args.allow_small:
         raise SystemExit(f"{args.cohort}/test: {len(cases)} participants; at least 20 needed")
-    cores = lesion_cores(args.cohort, cases, args.phantom_seed)
+    if args.truth is not None:
+        cores = truth_cores(cases)
+    elif args.phantom_seed is None:
+        raise SystemExit("give --truth DIR (ground truth) or --phantom-seed S (regenerate cores)")
+    else:
+        cores = lesion_cores(args.cohort, cases, args.phantom_seed)
     results: dict = {"cohort": str(args.cohort), "n_test": len(cases), "n_lesion_cores": len(cores)}
     say = lambda msg: print(msg, flush=True)  # noqa: E731
+    if args.truth is not None:
+        run_config("noise-free PET (ceiling)", lambda c: c["truth_pet"], cases, cores, results, say)
     loaded = load_model(args.model)
     meta = loaded[1]
     results["model"] = {"path": str(args.model), "sha256": meta["sha256"], "sweeps": meta["sweeps"]}
@@ -241,6 +272,29 @@ def markdown(results: dict) -> str:
             else "-"
         )
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {core_cell} |")
+    truth_rows = [
+        (name, res["summary"])
+        for name, res in results.items()
+        if isinstance(res, dict) and "truth_SSIM" in res.get("summary", {})
+    ]
+    if truth_rows:
+        lines += [
+            "",
+            "The same, scored against the phantom's noise-free PET (what a synthesis from MRI can "
+            "recover; the measured PET adds unpredictable noise). The row 'noise-free PET "
+            "(ceiling)' is the noise-free PET itself scored against the measured PET above:",
+            "",
+            "| configuration | PSNR | SSIM | NMAE | NMSE | NCC |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, s in truth_rows:
+            cells = [
+                f"{s['truth_' + k]['mean']:.4f} [{s['truth_' + k]['low']:.4f}, {s['truth_' + k]['high']:.4f}]"
+                if np.isfinite(s["truth_" + k]["mean"])
+                else "-"
+                for k in METRICS
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Published method's definitions (whole volume min-max scaled to [0, 1], background included, slice-wise 2D SSIM), for comparison with its table only:",
@@ -317,7 +371,13 @@ def main(argv=None) -> int:
     )
     e.add_argument("--unet", type=Path, default=None)
     e.add_argument(
-        "--phantom-seed", type=int, required=True, help="the gausspet-phantom --seed of COHORT"
+        "--phantom-seed",
+        type=int,
+        default=None,
+        help="the gausspet-phantom --seed of COHORT (regenerates lesion cores without --truth)",
+    )
+    e.add_argument(
+        "--truth", type=Path, default=None, help="the cohort's --ground-truth folder (aligned)"
     )
     e.add_argument("--tiles", type=int, nargs="*", default=[1, 8, 64])
     e.add_argument(

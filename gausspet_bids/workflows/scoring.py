@@ -113,7 +113,13 @@ def _figures_node(output_dir, subject, session, synthetic_pet, brain_mask, terri
 
 
 def _function_node(func, inputs: list[str], outputs: list[str], name: str) -> pe.Node:
-    return pe.Node(niu.Function(function=func, input_names=inputs, output_names=outputs), name=name)
+    """A node that writes into the output folder: never taken from the work directory's cache
+    (``overwrite``), so deleting the outputs and rerunning with the same ``-w`` rewrites them."""
+    return pe.Node(
+        niu.Function(function=func, input_names=inputs, output_names=outputs),
+        name=name,
+        overwrite=True,
+    )
 
 
 def init_scoring_wf(

@@ -67,3 +67,24 @@ def test_real_pet_suvr_and_synthesis_quality(app_run):
         (out / "sub-001/pet/sub-001_trc-FDG_space-T1w_desc-gausspet_metrics.json").read_text()
     )
     assert scores["ImageMetrics"]["NCC"] > 0.55 and scores["ImageMetrics"]["SSIM"] > 0.6
+
+
+@pytest.mark.slow
+def test_rerun_with_the_same_work_dir_rewrites_deleted_outputs(app_run, small_phantom):
+    """Deleting the output folder and rerunning with the same -w rewrites every derivative from
+    the cache (writers into the output folder are never taken from it). Runs last: it rebuilds
+    the output folder the other tests read."""
+    import shutil
+
+    out, _, _ = app_run
+    before = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    shutil.rmtree(out)
+    args = [str(small_phantom.bids_dir), str(out), "participant", "-w", str(out.parent / "work"),
+            "--sloppy", "--participant-label", "001", "--skip-bids-validation", "--nprocs", "2"]  # fmt: skip
+    assert main(args) == 0
+    after = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    missing = set(before) - set(after) - {p for p in before if p.name.startswith("group")}
+    assert not {p for p in missing if "log" not in p.parts}, sorted(missing)
+    assert (
+        out / "sub-001/anat/sub-001_space-T1w_label-hypometabolic_desc-gausspet_mask.nii.gz"
+    ).exists()

@@ -30,9 +30,7 @@ def _random_core(
     """A ``size``-voxel cube centred on a random voxel of ``inside`` ([N, 3] brain voxel
     indices), shifted to fit in a volume of ``shape``."""
     centre = inside[int(torch.randint(len(inside), (1,), generator=gen))]
-    starts = [
-        min(max(0, int(c) - size // 2), n - size) for c, n in zip(centre, shape, strict=True)
-    ]
+    starts = [min(max(0, int(c) - size // 2), n - size) for c, n in zip(centre, shape, strict=True)]
     return tuple(slice(a, a + size) for a in starts)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from nipype.interfaces.utility import IdentityInterface, Merge
 from nipype.pipeline import engine as pe
 
+from gausspet_bids.preprocessing import dwi_pet_interfaces as dpi
 from gausspet_bids.preprocessing import interfaces as gi
 
 
@@ -48,12 +49,12 @@ def init_dwi_wf(
 
     sources = {}  # image name -> (node, field) in the DWI's own space
     if has_series:
-        derive = pe.Node(gi.DWIDerivatives(), name="dwi_derivatives")
+        derive = pe.Node(dpi.DWIDerivatives(), name="dwi_derivatives")
         wf.connect([(inputnode, derive, [("dwi_file", "dwi_file"), ("bval_file", "bval_file")])])
         sources = {"b0": (derive, "b0"), "trace": (derive, "trace"), "adc": (derive, "adc")}
         wf.connect([(derive, reg, [("b0", "moving_image")])])
     else:
-        std = pe.Node(gi.StandardiseADC(), name="standardise_adc")
+        std = pe.Node(dpi.StandardiseADC(), name="standardise_adc")
         wf.connect([(inputnode, std, [("adc_file", "in_file")])])
         sources = {"adc": (std, "out_file")}
         if has_trace:
@@ -107,13 +108,13 @@ def init_pet_wf(
         name="outputnode",
     )
     threads = {"num_threads": omp_nthreads}
-    static = pe.Node(gi.StaticPET(), name="static_pet")
+    static = pe.Node(dpi.StaticPET(), name="static_pet")
     if pet_time_window is not None:
         static.inputs.window_min = tuple(float(t) for t in pet_time_window)
     reg = pe.Node(gi.Registration(mode="rigid", sloppy=sloppy, **threads),
                   name="rigid_registration", n_procs=omp_nthreads)  # fmt: skip
     to_ref = pe.Node(gi.ApplyTransforms(out_name="pet.nii.gz", **threads), name="to_reference")
-    suvr = pe.Node(gi.SUVR(), name="suvr")
+    suvr = pe.Node(dpi.SUVR(), name="suvr")
     to_grid = pe.Node(gi.ToModelGrid(out_name="grid_suvr.nii.gz", **threads), name="suvr_to_grid")
     wf.connect([
         (inputnode, static, [("pet_file", "pet_file"), ("pet_json", "json_file")]),

@@ -2,10 +2,10 @@
 # K ablation (K = 0, 1, 3) and the 3D U-Net baseline with one reduced, identical recipe:
 # the first 24 training participants of COHORT (18 train + 6 validation, seed 0), voxel-wise
 # start 1000 steps + 2 epochs of 4 random 48^3 crops per volume. The U-Net gets the same
-# participants and as many whole-box epochs as it needs to match the K = 1 wall time (--epochs).
+# participants and 24 whole-box epochs (about the K = 1 wall time; third argument).
 # Usage: bash benchmarks/model_ablation.sh COHORT RUNS_DIR [UNET_EPOCHS]
 set -euo pipefail
-cohort=${1:?cohort}; runs=${2:?runs dir}; unet_epochs=${3:-12}
+cohort=${1:?cohort}; runs=${2:?runs dir}; unet_epochs=${3:-24}
 py=${PYTHON:-python}
 mkdir -p "$runs"
 for K in 0 1 3; do

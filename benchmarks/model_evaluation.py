@@ -275,14 +275,16 @@ def markdown(results: dict) -> str:
     truth_rows = [
         (name, res["summary"])
         for name, res in results.items()
-        if isinstance(res, dict) and "truth_SSIM" in res.get("summary", {})
+        if isinstance(res, dict)
+        and "truth_SSIM" in res.get("summary", {})
+        and name != "noise-free PET (ceiling)"  # scored against itself: trivially perfect
     ]
     if truth_rows:
         lines += [
             "",
             "The same, scored against the phantom's noise-free PET (what a synthesis from MRI can "
-            "recover; the measured PET adds unpredictable noise). The row 'noise-free PET "
-            "(ceiling)' is the noise-free PET itself scored against the measured PET above:",
+            "recover; the measured PET adds unpredictable noise; the first table's 'noise-free PET "
+            "(ceiling)' row is that image scored against the measured PET):",
             "",
             "| configuration | PSNR | SSIM | NMAE | NMSE | NCC |",
             "| --- | --- | --- | --- | --- | --- |",

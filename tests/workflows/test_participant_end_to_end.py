@@ -59,14 +59,15 @@ def test_real_pet_suvr_and_synthesis_quality(app_run):
     labels = _load(out / "sub-001/anat/sub-001_space-T1w_atlas-Arterial_dseg.nii.gz")
     # (real PET vs ground truth is asserted in tests/preprocessing/test_participant_workflow.py)
     # synthetic PET: a quality floor against the real PET inside the brain
-    assert np.corrcoef(synth[mask], real[mask])[0, 1] > 0.55  # measured 0.65 (default model)
+    assert np.corrcoef(synth[mask], real[mask])[0, 1] > 0.65  # measured 0.77 (default model)
     # cerebellum (SCA + ICA labels 27-30) is close to the SUVR reference value of 1
     cerebellum = mask & np.isin(labels, [27, 28, 29, 30])
     assert 0.7 < np.median(synth[cerebellum]) < 1.3
     scores = json.loads(
         (out / "sub-001/pet/sub-001_trc-FDG_space-T1w_desc-gausspet_metrics.json").read_text()
     )
-    assert scores["ImageMetrics"]["NCC"] > 0.55 and scores["ImageMetrics"]["SSIM"] > 0.6
+    # measured NCC 0.774, SSIM 0.761 (sloppy preprocessing, --small)
+    assert scores["ImageMetrics"]["NCC"] > 0.65 and scores["ImageMetrics"]["SSIM"] > 0.65
 
 
 @pytest.mark.slow

@@ -233,6 +233,9 @@ def nipype_execution_config(*, crashdump_dir: Path, stop_on_first_crash: bool) -
         "remove_unnecessary_outputs": False,
         "stop_on_first_crash": stop_on_first_crash,
         "check_version": False,
+        # Nipype's scheduler sleeps this long between polls (default 2 s); most of our nodes
+        # take well under a second, so the default added over a minute to a sloppy participant.
+        "poll_sleep_duration": 0.1,
     }
 
 

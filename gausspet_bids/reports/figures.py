@@ -275,7 +275,20 @@ def participant_figures(
         out.append(caption(plot_map(reliability_map, path("reliability"),
                                     "inverse-consistency residual (low is good)", cmap="viridis",
                                     mask=brain_mask), "reliability"))  # fmt: skip
+    remove_stale_figures(output_dir, subject, session, out)
     return out
+
+
+def remove_stale_figures(output_dir, subject: str, session: str | None, keep: Sequence[Path]):
+    """Delete this participant/session's figures (PNG + caption JSON) that this run did not
+    write, so a rerun with other inputs (e.g. no real PET, fewer contrasts) leaves no figure
+    the report would still show. Other sessions' figures are left alone."""
+    folder = Path(output_dir) / f"sub-{subject}" / "figures"
+    prefix = f"sub-{subject}_" + (f"ses-{session}_" if session else "") + "desc-"
+    kept = {Path(p).name for p in keep} | {Path(p).with_suffix(".json").name for p in keep}
+    for old in folder.glob(f"{prefix}*"):
+        if old.suffix in (".png", ".json", ".svg") and old.name not in kept:
+            old.unlink()
 
 
 def _union_mask(first, second) -> nib.Nifti1Image:

@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="first train the fine branch alone for this many steps (needs --fine-channels)",
     )
+    p.add_argument(
+        "--voxelwise-hard-fraction",
+        type=float,
+        default=0.0,
+        help="share of the voxel-wise start's cubes centred on voxels the start misses by "
+        "more than 0.3 SUVR (mostly lesions; 0: uniform over the brain)",
+    )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=2, help="volumes (tiles) per optimiser step")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -204,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             crops_per_volume=args.crops_per_volume,
             ema=args.ema,
             voxelwise_steps=args.voxelwise_steps,
+            voxelwise_hard_fraction=args.voxelwise_hard_fraction,
             epochs=args.epochs,
             batch=args.batch,
             lr=args.lr,

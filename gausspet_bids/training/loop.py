@@ -47,6 +47,7 @@ class TrainConfig:
     crops_per_volume: int = 1
     ema: float = 0.0
     voxelwise_steps: int = 0
+    voxelwise_hard_fraction: float = 0.0
     epochs: int = 20
     batch: int = 2
     lr: float = 1e-3
@@ -198,6 +199,7 @@ def train(
         train_fine_branch(
             model, train_set, steps=cfg.voxelwise_steps, modality_dropout=cfg.modality_dropout,
             w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth, seed=cfg.seed, progress=progress,
+            hard_fraction=cfg.voxelwise_hard_fraction,
         )  # fmt: skip
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     # exponential moving average of the weights (evaluated, selected and saved instead of the

@@ -34,6 +34,20 @@ def _random_core(
     return tuple(slice(a, a + size) for a in starts)
 
 
+def start_residual(model: GaussPET, subject: Subject) -> torch.Tensor:
+    """|model output - PET| over the whole volume with the coarse coefficients at the start
+    (what the fine branch starts from), [D, H, W]; zero outside the mask."""
+    box = tuple(slice(0, n) for n in subject.mask.shape[1:])
+    p = subject.presence.view(1, -1, 1, 1, 1)
+    x, mask = subject.x[None], subject.mask[None]
+    with torch.no_grad():
+        inp = region_input(model, x, p, mask, box, model.margin)
+        m = model.net.n_contrasts
+        raw = model.net.refine(inp, model.net.constant_coarse(inp))
+        out = model.solve(inp[:, :m], inp[:, -1:], p, model.split_coefficients(raw))
+    return ((out["pet"] - subject.pet[None]).abs() * mask)[0, 0]
+
+
 def fine_only_loss(
     model: GaussPET,
     samples: list[tuple[Subject, torch.Tensor, tuple[slice, ...]]],
@@ -75,11 +89,17 @@ def train_fine_branch(
     w_inverse: float = 0.1,
     w_smooth: float = 0.05,
     seed: int = 0,
+    hard_fraction: float = 0.0,
+    hard_threshold: float = 0.3,
     progress=None,
 ) -> list[float]:
     """Adam on ``model.net.fine`` and ``fine_head`` only: ``steps`` steps, each a batch of
     ``batch`` ``crop``-voxel cubes around random brain voxels of random training participants
-    (cosine learning rate); returns the mean training L1 of each tenth of the run."""
+    (cosine learning rate); returns the mean training L1 of each tenth of the run.
+
+    With ``hard_fraction`` > 0 that share of the cubes is centred instead on voxels the start
+    misses by more than ``hard_threshold`` SUVR (:func:`start_residual`; mostly lesions, which
+    are a small part of the brain), where the participant has any."""
     from gausspet_bids.training.loop import sample_presence
 
     net = model.net
@@ -91,6 +111,11 @@ def train_fine_branch(
     chunk = max(1, steps // 10)
     history, l1s = [], []
     inside = [torch.nonzero(s.mask[0] > 0) for s in subjects]
+    hard = (
+        [torch.nonzero(start_residual(model, s) > hard_threshold) for s in subjects]
+        if hard_fraction > 0
+        else []
+    )
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / steps))
@@ -99,7 +124,14 @@ def train_fine_branch(
             k = int(torch.randint(len(subjects), (1,), generator=gen))
             s = subjects[k]
             presence = sample_presence(s.presence, modality_dropout, gen)
-            samples.append((s, presence, _random_core(inside[k], s.mask.shape[1:], crop, gen)))
+            centres = inside[k]
+            if (
+                hard_fraction > 0
+                and len(hard[k])
+                and float(torch.rand(1, generator=gen)) < hard_fraction
+            ):
+                centres = hard[k]
+            samples.append((s, presence, _random_core(centres, s.mask.shape[1:], crop, gen)))
         loss, parts = fine_only_loss(model, samples, w_inverse=w_inverse, w_smooth=w_smooth)
         opt.zero_grad()
         loss.backward()

@@ -34,6 +34,14 @@ def _random_core(
     return tuple(slice(a, a + size) for a in starts)
 
 
+def _fine_only_output(model: GaussPET, inp: torch.Tensor, presence: torch.Tensor) -> dict:
+    """The model's output on tile inputs with the coarse coefficients at the head's bias (the
+    coarse network is not evaluated) and the fine branch's correction on top."""
+    m = model.net.n_contrasts
+    raw = model.net.refine(inp, model.net.constant_coarse(inp))
+    return model.solve(inp[:, :m], inp[:, -1:], presence, model.split_coefficients(raw))
+
+
 def start_residual(model: GaussPET, subject: Subject) -> torch.Tensor:
     """|model output - PET| over the whole volume with the coarse coefficients at the start
     (what the fine branch starts from), [D, H, W]; zero outside the mask."""
@@ -41,10 +49,7 @@ def start_residual(model: GaussPET, subject: Subject) -> torch.Tensor:
     p = subject.presence.view(1, -1, 1, 1, 1)
     x, mask = subject.x[None], subject.mask[None]
     with torch.no_grad():
-        inp = region_input(model, x, p, mask, box, model.margin)
-        m = model.net.n_contrasts
-        raw = model.net.refine(inp, model.net.constant_coarse(inp))
-        out = model.solve(inp[:, :m], inp[:, -1:], p, model.split_coefficients(raw))
+        out = _fine_only_output(model, region_input(model, x, p, mask, box, model.margin), p)
     return ((out["pet"] - subject.pet[None]).abs() * mask)[0, 0]
 
 
@@ -67,10 +72,8 @@ def fine_only_loss(
         pets.append(s.pet[None][core])
         xs.append(x[core])
         masks.append(mask[core])
-    inp, p = torch.cat(inputs), torch.cat(presences)
-    m = model.net.n_contrasts
-    raw = model.net.refine(inp, model.net.constant_coarse(inp))
-    out = model.solve(inp[:, :m], inp[:, -1:], p, model.split_coefficients(raw))
+    p = torch.cat(presences)
+    out = _fine_only_output(model, torch.cat(inputs), p)
     return total_loss(
         out, torch.cat(pets), torch.cat(xs), p, torch.cat(masks),
         w_inverse=w_inverse, w_smooth=w_smooth,

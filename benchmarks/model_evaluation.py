@@ -54,12 +54,18 @@ def read(path: Path) -> np.ndarray:
     return np.asarray(nib.load(path).dataobj, dtype=np.float32)
 
 
-def test_cases(cohort: Path, truth: Path | None = None) -> list[dict]:
-    """Raw (un-normalised) test images as the app would pass them to ``synthesise``; with
-    ``truth``, also the noise-free PET (``truth_pet``) and the lesion-core mask (``core``)."""
+def test_cases(
+    cohort: Path,
+    truth: Path | None = None,
+    split: str = "test",
+    participants: list[str] | None = None,
+) -> list[dict]:
+    """Raw (un-normalised) images of ``split`` (default: the test split, every participant) as
+    the app would pass them to ``synthesise``; with ``truth``, also the noise-free PET
+    (``truth_pet``) and the lesion-core mask (``core``)."""
     cases = []
-    for n in split_participants(cohort, "test"):
-        base = cohort / "test"
+    base = cohort / split
+    for n in participants if participants is not None else split_participants(cohort, split):
         images = {
             c: read(base / "MRI" / c / f"{n}.nii.gz")
             for c in SUBSETS["all"]
@@ -72,8 +78,8 @@ def test_cases(cohort: Path, truth: Path | None = None) -> list[dict]:
             "pet": read(base / "PET" / f"{n}.nii.gz"),
         }
         if truth is not None:
-            case["truth_pet"] = read(truth / "test" / "PET" / f"{n}.nii.gz")
-            case["core"] = read(truth / "test" / "CORE" / f"{n}.nii.gz") > 0
+            case["truth_pet"] = read(truth / split / "PET" / f"{n}.nii.gz")
+            case["core"] = read(truth / split / "CORE" / f"{n}.nii.gz") > 0
         cases.append(case)
     return cases
 

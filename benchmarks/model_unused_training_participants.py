@@ -16,48 +16,36 @@ import argparse
 import json
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 import torch
+from model_evaluation import test_cases, truth_cores  # the benchmark beside this one
 
 from gausspet_bids.metrics.image_metrics import brain_metrics
 from gausspet_bids.model.checkpoint import load_model
 from gausspet_bids.model.inference import synthesise
-
-CONTRASTS = ("T1w", "T2w", "FLAIR", "DWI", "ADC")
-
-
-def read(path: Path) -> np.ndarray:
-    return np.asarray(nib.load(path).dataobj, dtype=np.float32)
+from gausspet_bids.training.cohort import split_participants
 
 
 def unused(cohort: Path, run: Path) -> list[str]:
     """Training-split participants that the run neither trained nor validated on."""
     splits = json.loads((run / "splits.json").read_text())
     used = set(splits["train"]) | set(splits["validation"])
-    every = sorted({f.name.split(".")[0] for f in (cohort / "train" / "PET").iterdir()}, key=int)
-    return [p for p in every if p not in used]
+    return [p for p in split_participants(cohort, "train") if p not in used]
 
 
 def score(cohort: Path, truth: Path, run: Path) -> dict:
     model = load_model(run / "model.safetensors")
-    base, ncc, ssim, core_err = cohort / "train", [], [], []
-    for n in unused(cohort, run):
-        images = {
-            c: read(base / "MRI" / c / f"{n}.nii.gz")
-            for c in CONTRASTS
-            if (base / "MRI" / c / f"{n}.nii.gz").exists()
-        }
-        mask = read(base / "MASK" / f"{n}.nii.gz") > 0
-        true_pet = read(truth / "train" / "PET" / f"{n}.nii.gz")
-        core = (read(truth / "train" / "CORE" / f"{n}.nii.gz") > 0) & mask
-        pred = synthesise(images, mask, model)["pet"]
-        m = brain_metrics(pred, true_pet, mask)
+    cases = test_cases(cohort, truth, split="train", participants=unused(cohort, run))
+    cores = truth_cores(cases)
+    ncc, ssim, core_err = [], [], []
+    for case in cases:
+        pred = synthesise(case["images"], case["mask"], model)["pet"]
+        m = brain_metrics(pred, case["truth_pet"], case["mask"])
         ncc.append(m["NCC"])
         ssim.append(m["SSIM"])
-        if core.sum() >= 10:
-            t = float(true_pet[core].mean())
-            core_err.append(abs(float(pred[core].mean()) - t) / t)
+        if case["n"] in cores:
+            t = float(case["truth_pet"][cores[case["n"]]].mean())
+            core_err.append(abs(float(pred[cores[case["n"]]].mean()) - t) / t)
     errors = np.array(core_err)
     return {
         "n": len(ncc),

@@ -3,14 +3,16 @@
 # the first 24 training participants of COHORT (18 train + 6 validation, seed 0), voxel-wise
 # start 1000 steps + 2 epochs of 4 random 48^3 crops per volume. The U-Net gets the same
 # participants and 24 whole-box epochs (about the K = 1 wall time; third argument).
-# Usage: bash benchmarks/model_ablation.sh COHORT RUNS_DIR [UNET_EPOCHS]
+# Usage (from the repository root): bash benchmarks/model_ablation.sh COHORT RUNS_DIR [UNET_EPOCHS]
 set -euo pipefail
 cohort=${1:?cohort}; runs=${2:?runs dir}; unet_epochs=${3:-24}
-py=${PYTHON:-python}
+# the README's virtualenv unless told otherwise
+py=${PYTHON:-.venv/bin/python}
+train=${GAUSSPET_TRAIN:-$(dirname "$py")/gausspet-train}
 mkdir -p "$runs"
 for K in 0 1 3; do
     /usr/bin/time -f "K=$K: %e s wall, %M KiB peak" \
-    "$(dirname "$py")/gausspet-train" "$cohort" "$runs/ablation_k$K" -K "$K" --lam 1 --mu 10 \
+    "$train" "$cohort" "$runs/ablation_k$K" -K "$K" --lam 1 --mu 10 \
         --channels 16 --depth 4 --stride 4 --fine-channels 16 --position-channels --psf-fwhm-mm 5.5 \
         --voxelwise-steps 1000 --crop 48 --crops-per-volume 4 --ema 0.98 --epochs 2 --batch 4 \
         --lr 1e-3 --clip 1 --max-participants 24 --validation-fraction 0.25 --seed 0 --threads 1

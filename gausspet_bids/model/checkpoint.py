@@ -108,6 +108,7 @@ def build_model(meta: dict) -> GaussPET:
         stride=arch["stride"],
         fine_channels=arch.get("fine_channels", 0),
         position=arch.get("position", False),
+        template_shape=arch.get("template_shape"),
         psf_sigma=arch.get("psf_sigma", 0.0),
         sweeps=meta["sweeps"],
         lam=meta["lam"],

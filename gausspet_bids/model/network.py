@@ -21,6 +21,7 @@ from monai.networks.blocks import Convolution
 from torch import nn
 
 from gausspet_bids.model.solver import Coefficients, gauss_seidel, inverse_consistency
+from gausspet_bids.model.template_field import TemplateField
 
 
 class CoefficientNet(nn.Module):
@@ -44,6 +45,7 @@ class CoefficientNet(nn.Module):
         stride: int = 4,
         fine_channels: int = 0,
         position: bool = False,
+        template_shape: list[int] | None = None,
     ):
         super().__init__()
         self.n_contrasts = int(n_contrasts)
@@ -83,6 +85,11 @@ class CoefficientNet(nn.Module):
             self.fine_head = nn.Linear(f + n_out, n_out)
             nn.init.zeros_(self.fine_head.weight)
             nn.init.zeros_(self.fine_head.bias)
+        self.template = None
+        if template_shape:
+            if not self.position:
+                raise ValueError("the template map needs the position channels (position=True)")
+            self.template = TemplateField(template_shape)
 
     @property
     def halo(self) -> int:
@@ -98,10 +105,19 @@ class CoefficientNet(nn.Module):
     def forward(self, padded: torch.Tensor) -> torch.Tensor:
         features = self.body(self.act(self.embed(padded)))
         out = self._upsample(self.head(features) * self.OUTPUT_GAIN)
+        h = self.halo
+        local = padded[..., h:-h, h:-h, h:-h]
         if self.fine_channels:
-            h = self.halo
-            out = self.refine(padded[..., h:-h, h:-h, h:-h], out)
-        return out
+            out = self.refine(local, out)
+        return self.apply_template(local, out)
+
+    def apply_template(self, local_input: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """Coefficients with the learnt template map applied (unchanged without one), read at
+        the position channels of ``local_input`` (same grid as ``raw``)."""
+        if self.template is None:
+            return raw
+        m = self.n_contrasts
+        return self.template.apply(raw, local_input[:, 2 * m : 2 * m + 3], m)
 
     def refine(self, local_input: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
         """Coarse coefficients plus the fine branch's voxel-wise correction; ``local_input``
@@ -125,6 +141,7 @@ class CoefficientNet(nn.Module):
             "stride": self.stride,
             "fine_channels": self.fine_channels,
             "position": self.position,
+            "template_shape": self.template.shape if self.template is not None else None,
         }
 
 
@@ -179,6 +196,7 @@ class GaussPET(nn.Module):
         stride: int = 4,
         fine_channels: int = 0,
         position: bool = False,
+        template_shape: list[int] | None = None,
         sweeps: int = 1,
         lam: float = 1.0,
         mu: float = 10.0,
@@ -192,6 +210,7 @@ class GaussPET(nn.Module):
             stride=stride,
             fine_channels=fine_channels,
             position=position,
+            template_shape=template_shape,
         )
         self.sweeps = int(sweeps)
         self.lam = float(lam)

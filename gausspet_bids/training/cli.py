@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="give the network each voxel's position on the model grid (template-aligned)",
     )
     p.add_argument(
+        "--template-map",
+        type=int,
+        default=0,
+        metavar="VOXELS",
+        help="learn a population gain/offset map in template space with one lattice point "
+        "every VOXELS model-grid voxels (needs --position-channels; 0: none)",
+    )
+    p.add_argument(
         "--psf-fwhm-mm",
         type=float,
         default=5.5,
@@ -168,6 +176,13 @@ def carve_validation(
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    if args.template_map and not args.position_channels:
+        print(
+            "gausspet-train: error: --template-map needs the position channels "
+            "(add --position-channels)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         to_device(args.device)
         source_name = args.cohort.name
@@ -205,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             stride=args.stride,
             fine_channels=args.fine_channels,
             position=args.position_channels,
+            template_spacing=args.template_map,
             psf_sigma=float(psf_sigma),
             patches=args.patches,
             crop=args.crop,

@@ -15,6 +15,7 @@ from gausspet_bids.bids.atomic import write_json
 from gausspet_bids.model.checkpoint import load_checkpoint, save_checkpoint
 from gausspet_bids.model.network import GaussPET
 from gausspet_bids.model.normalisation import NORMALISATION
+from gausspet_bids.model.template_field import lattice_shape
 from gausspet_bids.model.tiling import (
     mask_box,
     random_box,
@@ -41,6 +42,7 @@ class TrainConfig:
     stride: int = 4
     fine_channels: int = 0
     position: bool = False
+    template_spacing: int = 0
     psf_sigma: float = 0.0
     patches: int = 1
     crop: int = 0
@@ -189,6 +191,9 @@ def train(
         stride=cfg.stride,
         fine_channels=cfg.fine_channels,
         position=cfg.position,
+        template_shape=(
+            lattice_shape(grid[0], cfg.template_spacing) if cfg.template_spacing else None
+        ),
         psf_sigma=cfg.psf_sigma,
         sweeps=cfg.sweeps,
         lam=cfg.lam,

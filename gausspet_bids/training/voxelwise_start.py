@@ -38,7 +38,7 @@ def _fine_only_output(model: GaussPET, inp: torch.Tensor, presence: torch.Tensor
     """The model's output on tile inputs with the coarse coefficients at the head's bias (the
     coarse network is not evaluated) and the fine branch's correction on top."""
     m = model.net.n_contrasts
-    raw = model.net.refine(inp, model.net.constant_coarse(inp))
+    raw = model.net.apply_template(inp, model.net.refine(inp, model.net.constant_coarse(inp)))
     return model.solve(inp[:, :m], inp[:, -1:], presence, model.split_coefficients(raw))
 
 
@@ -109,6 +109,8 @@ def train_fine_branch(
     if not net.fine_channels:
         raise ValueError("the model has no fine branch (fine_channels = 0)")
     params = [*net.fine.parameters(), *net.fine_head.parameters()]
+    if net.template is not None:  # the population map needs no spatial context either
+        params += list(net.template.parameters())
     opt = torch.optim.Adam(params, lr=lr)
     gen = torch.Generator().manual_seed(seed * 7919 + 1)
     chunk = max(1, steps // 10)

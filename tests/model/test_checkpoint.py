@@ -14,13 +14,16 @@ from gausspet_bids.model.normalisation import NORMALISATION
 CONTRASTS = ["T1w", "T2w", "FLAIR", "DWI", "ADC"]
 
 
-def saved_model(tmp_path, shape=(32, 32, 32), fine_channels=4):
+def saved_model(tmp_path, shape=(32, 32, 32), fine_channels=4, template_shape=None):
     torch.manual_seed(0)
     model = GaussPET(
-        5, channels=8, depth=2, stride=4, sweeps=2, lam=0.5, mu=2.0, fine_channels=fine_channels
-    )
+        5, channels=8, depth=2, stride=4, sweeps=2, lam=0.5, mu=2.0, fine_channels=fine_channels,
+        position=template_shape is not None, template_shape=template_shape,
+    )  # fmt: skip
     with torch.no_grad():
         model.net.fine_head.weight.normal_(0, 0.1)  # the round trip must carry the fine branch
+        if template_shape:
+            model.net.template.maps.normal_(0, 0.1)  # and the template map
     meta = {
         "name": "test",
         "contrasts": CONTRASTS,
@@ -37,11 +40,13 @@ def images(shape=(32, 32, 32), seed=0):
     return {c: rng.uniform(50, 150, shape).astype(np.float32) for c in CONTRASTS}, mask
 
 
-def test_round_trip(tmp_path):
-    model, path = saved_model(tmp_path)
+@pytest.mark.parametrize("template_shape", [None, [9, 9, 9]])
+def test_round_trip(tmp_path, template_shape):
+    model, path = saved_model(tmp_path, template_shape=template_shape)
     meta = load_model_metadata(path)
     assert meta["contrasts"] == CONTRASTS and meta["sweeps"] == 2 and meta["lam"] == 0.5
     assert meta["architecture"]["fine_channels"] == 4
+    assert meta["architecture"]["template_shape"] == template_shape
     assert len(meta["sha256"]) == 64
     loaded, meta2 = load_model(path.with_suffix(".json"))
     for (k, v), (k2, v2) in zip(

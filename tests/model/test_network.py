@@ -22,6 +22,8 @@ def small_model(seed=0, **kw):
         model.net.head.weight.normal_(0, 0.3)
         if model.net.fine_channels:  # and the voxel-wise branch contribute
             model.net.fine_head.weight.normal_(0, 0.3)
+        if model.net.template is not None:  # and the template map vary over the grid
+            model.net.template.maps.normal_(0, 0.3)
     return model
 
 
@@ -48,10 +50,14 @@ def test_shapes_and_gradients():
 @pytest.mark.parametrize(
     "n_tiles,psf_sigma,fine,position",
     [(8, 0.0, 0, False), (8, 1.2, 0, False), (64, 1.2, 0, False), (8, 1.2, 6, True),
-     (64, 1.2, 6, True)],
+     (64, 1.2, 6, True), (8, 1.2, 6, "template"), (64, 0.0, 0, "template")],
 )  # fmt: skip
 def test_tiling_does_not_change_result(n_tiles, psf_sigma, fine, position):
-    model = small_model(sweeps=3, psf_sigma=psf_sigma, fine_channels=fine, position=position)
+    template = [12, 12, 12] if position == "template" else None
+    model = small_model(
+        sweeps=3, psf_sigma=psf_sigma, fine_channels=fine, position=bool(position),
+        template_shape=template,
+    )  # fmt: skip
     model = model.eval()
     x, p, mask = smooth_inputs(seed=1)
     with torch.no_grad():
@@ -165,3 +171,36 @@ def test_random_box_is_an_exact_tile_of_whole_strides():
         assert torch.equal(tile_input(model, x, p, mask, box), cut)
     with pytest.raises(ValueError, match="multiple"):
         random_box(mask[0, 0], 10, 4, gen)
+
+
+def test_template_map_starts_neutral_and_is_read_at_the_voxel_position():
+    """A zero map leaves the model unchanged; at lattice points the gain and offset are the
+    stored values (trilinear sampling at the position channels, axis order kept)."""
+    from gausspet_bids.model.network import position_channels
+    from gausspet_bids.model.template_field import TemplateField, lattice_shape
+
+    assert lattice_shape((96, 112, 96), 2) == [49, 57, 49]
+    assert lattice_shape((33, 9, 5), 4) == [9, 3, 2]
+    x, p, mask = smooth_inputs(seed=8)
+    plain = small_model(seed=3, position=True).eval()
+    mapped = small_model(seed=3, position=True, template_shape=[9, 9, 9]).eval()
+    with torch.no_grad():
+        mapped.net.template.maps.zero_()
+        assert torch.equal(
+            run_tiled(plain, x, p, mask)["pet"], run_tiled(mapped, x, p, mask)["pet"]
+        )
+    field = TemplateField([3, 5, 9])  # lattice spacing 16, 8, 4 voxels on a 33^3 grid
+    with torch.no_grad():
+        field.maps.normal_()
+    pos = position_channels(torch.zeros(1, 1, 33, 33, 33))
+    gain, offset = field(pos)
+    assert gain.shape == offset.shape == (1, 1, 33, 33, 33)
+    assert torch.allclose(gain[0, 0, ::16, ::8, ::4], field.maps[0, 0], atol=1e-5)
+    assert torch.allclose(offset[0, 0, ::16, ::8, ::4], field.maps[0, 1], atol=1e-5)
+    raw = torch.rand(1, 3 * 2 + 1, 33, 33, 33)
+    out = field.apply(raw, pos, 2)
+    assert torch.allclose(out[:, :2], raw[:, :2] * (1 + gain))  # forward slopes a scaled
+    assert torch.allclose(out[:, 2:3], raw[:, 2:3] * (1 + gain) + offset)  # offset b
+    assert torch.equal(out[:, 3:], raw[:, 3:])  # inverse pathway untouched
+    with pytest.raises(ValueError, match="position"):
+        GaussPET(5, channels=8, depth=2, template_shape=[3, 3, 3])

@@ -78,6 +78,19 @@ def test_random_crop_training_with_fine_branch_and_position(tiny_cohort, tmp_pat
     )
 
 
+def test_template_map_option(tiny_cohort, tmp_path, capsys):
+    base = [*ARGS, "--epochs", "1", "--crop", "16", "--crops-per-volume", "2"]
+    base += ["--fine-channels", "4", "--template-map", "4"]
+    assert main([str(tiny_cohort), str(tmp_path / "no_position"), *base]) == 2
+    assert "--position-channels" in capsys.readouterr().err
+    assert not (tmp_path / "no_position").exists()  # refused before anything was written
+    assert main([str(tiny_cohort), str(tmp_path / "t"), *base, "--position-channels"]) == 0
+    meta = load_model_metadata(tmp_path / "t" / "model.safetensors")
+    shape = meta["grid"]["shape"]
+    assert meta["architecture"]["template_shape"] == [-(-(n - 1) // 4) + 1 for n in shape]
+    assert meta["training"]["template_spacing"] == 4
+
+
 def test_errors_name_the_folder(tmp_path, capsys):
     assert main([str(tmp_path / "nope"), str(tmp_path / "out"), "-q"]) == 1
     assert "nope" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import pytest
 import torch
 
 from gausspet_bids.model.network import GaussPET
@@ -20,20 +21,25 @@ def subjects(root, n=4):
     return [load_subject(root, "train", str(i), CONTRASTS) for i in range(1, n + 1)]
 
 
-def model_for(train):
+def model_for(train, template_shape=None):
     torch.manual_seed(0)
     model = GaussPET(5, channels=8, depth=2, stride=4, fine_channels=6, position=True,
-                     psf_sigma=1.17, sweeps=1)  # fmt: skip
+                     psf_sigma=1.17, sweeps=1, template_shape=template_shape)  # fmt: skip
     model.set_global_coefficients(*global_linear_fit(train, 1.17))
     return model
 
 
-def test_fine_only_loss_is_the_full_models_loss_without_coarse_features(tiny_cohort):
+@pytest.mark.parametrize("template_shape", [None, [5, 5, 5]])
+def test_fine_only_loss_is_the_full_models_loss_without_coarse_features(
+    tiny_cohort, template_shape
+):
     train = subjects(tiny_cohort)
-    model = model_for(train)
+    model = model_for(train, template_shape)
     with torch.no_grad():  # coarse features off: the coarse coefficients are the head's bias
         model.net.head.weight.zero_()
         model.net.fine_head.weight.normal_(0, 0.05)
+        if template_shape:
+            model.net.template.maps.normal_(0, 0.2)
     s, box = train[0], (slice(8, 24), slice(4, 20), slice(8, 20))
     presence = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
     cfg = TrainConfig(contrasts=CONTRASTS)
@@ -57,6 +63,22 @@ def test_training_the_fine_branch_alone_lowers_the_loss_and_leaves_the_rest(tiny
     for name, value in model.named_parameters():
         if "fine" not in name:
             assert torch.equal(value, coarse_before[name]), name
+
+
+def test_voxelwise_start_learns_the_template_map(tiny_cohort):
+    """With a template map the voxel-wise start trains it too (from zero), and the loss falls."""
+    train = subjects(tiny_cohort)
+    model = model_for(train, template_shape=[9, 9, 9])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        history = train_fine_branch(model, train, steps=40, crop=8, batch=6, lr=3e-3, seed=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert history[-1] < 0.8 * history[0]
+    maps = model.net.template.maps.detach()
+    assert maps.abs().max() > 1e-2  # it moved where the crops were
+    assert (maps == 0).any()  # lattice points no brain voxel reaches stay at the start
 
 
 def test_start_residual_finds_what_the_start_misses_and_hard_cubes_train(tiny_cohort):

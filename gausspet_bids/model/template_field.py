@@ -1,0 +1,58 @@
+"""A learned population map in template space: regional FDG uptake that no MR contrast shows.
+
+The model grid is affine-aligned to the template, so a voxel's position says roughly which
+structure it is in. FDG uptake differs between structures of the same tissue class (deep grey
+matter above cortex, cerebellum below it), which the contrasts cannot tell apart. This module
+holds two smooth maps on a coarse lattice over the model grid, learnt from the training cohort:
+a gain ``g`` that scales the forward coefficients (a, b) and an offset ``o`` added to b, so
+the synthesis stays a linear map of the contrasts, y = (1 + g) (sum_m a_m x_m + b) + o.
+
+The maps are sampled (trilinearly) at the position channels of the network input, which carry
+each voxel's position on the whole model grid, so tiles and training crops read the same values
+as a whole-volume pass and tiling stays exact. Both maps start at zero (the model without
+them); lattice points no training brain voxel touches stay zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def lattice_shape(grid_shape: tuple[int, ...], spacing: int) -> list[int]:
+    """Lattice points per axis for a map with one point every ``spacing`` grid voxels, ends
+    included (position -1 and 1 are the first and last grid voxels)."""
+    if spacing < 1:
+        raise ValueError(f"template map spacing must be >= 1 voxel, got {spacing}")
+    return [int(math.ceil((n - 1) / spacing)) + 1 for n in grid_shape]
+
+
+class TemplateField(nn.Module):
+    """Gain and offset maps [1, 2, *shape] sampled at position channels in [-1, 1]."""
+
+    def __init__(self, shape: list[int] | tuple[int, ...]):
+        super().__init__()
+        self.shape = [int(n) for n in shape]
+        self.maps = nn.Parameter(torch.zeros(1, 2, *self.shape))
+
+    def forward(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``position`` [B, 3, D, H, W] (axis order of the grid) -> gain, offset [B, 1, D, H, W]."""
+        b = position.shape[0]
+        # grid_sample wants the last dimension as (x, y, z) = (W, H, D)
+        grid = position.movedim(1, -1).flip(-1).to(self.maps.dtype)
+        maps = self.maps.expand(b, -1, -1, -1, -1)
+        sampled = F.grid_sample(
+            maps, grid, mode="bilinear", padding_mode="border", align_corners=True
+        )
+        return sampled[:, :1], sampled[:, 1:]
+
+    def apply(self, raw: torch.Tensor, position: torch.Tensor, n_contrasts: int) -> torch.Tensor:
+        """Coefficients [B, 3M + 1, ...] with a and b scaled by (1 + g) and o added to b."""
+        gain, offset = self(position)
+        m = n_contrasts
+        forward = raw[:, : m + 1] * (1.0 + gain)
+        forward = torch.cat([forward[:, :m], forward[:, m : m + 1] + offset], dim=1)
+        return torch.cat([forward, raw[:, m + 1 :]], dim=1)

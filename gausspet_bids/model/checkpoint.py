@@ -109,6 +109,7 @@ def build_model(meta: dict) -> GaussPET:
         fine_channels=arch.get("fine_channels", 0),
         position=arch.get("position", False),
         template_shape=arch.get("template_shape"),
+        template_offset=arch.get("template_offset", False),
         psf_sigma=arch.get("psf_sigma", 0.0),
         sweeps=meta["sweeps"],
         lam=meta["lam"],

@@ -46,6 +46,7 @@ class CoefficientNet(nn.Module):
         fine_channels: int = 0,
         position: bool = False,
         template_shape: list[int] | None = None,
+        template_offset: bool = False,
     ):
         super().__init__()
         self.n_contrasts = int(n_contrasts)
@@ -89,7 +90,7 @@ class CoefficientNet(nn.Module):
         if template_shape:
             if not self.position:
                 raise ValueError("the template map needs the position channels (position=True)")
-            self.template = TemplateField(template_shape)
+            self.template = TemplateField(template_shape, offset=template_offset)
 
     @property
     def halo(self) -> int:
@@ -142,6 +143,7 @@ class CoefficientNet(nn.Module):
             "fine_channels": self.fine_channels,
             "position": self.position,
             "template_shape": self.template.shape if self.template is not None else None,
+            "template_offset": self.template.offset if self.template is not None else False,
         }
 
 
@@ -197,6 +199,7 @@ class GaussPET(nn.Module):
         fine_channels: int = 0,
         position: bool = False,
         template_shape: list[int] | None = None,
+        template_offset: bool = False,
         sweeps: int = 1,
         lam: float = 1.0,
         mu: float = 10.0,
@@ -211,6 +214,7 @@ class GaussPET(nn.Module):
             fine_channels=fine_channels,
             position=position,
             template_shape=template_shape,
+            template_offset=template_offset,
         )
         self.sweeps = int(sweeps)
         self.lam = float(lam)

@@ -3,9 +3,10 @@
 The model grid is affine-aligned to the template, so a voxel's position says roughly which
 structure it is in. FDG uptake differs between structures of the same tissue class (deep grey
 matter above cortex, cerebellum below it), which the contrasts cannot tell apart. This module
-holds two smooth maps on a coarse lattice over the model grid, learnt from the training cohort:
-a gain ``g`` that scales the forward coefficients (a, b) and an offset ``o`` added to b, so
-the synthesis stays a linear map of the contrasts, y = (1 + g) (sum_m a_m x_m + b) + o.
+holds a smooth map on a coarse lattice over the model grid, learnt from the training cohort: a
+gain ``g`` that scales the forward coefficients (a, b), so the synthesis stays a linear map of
+the contrasts, y = (1 + g) (sum_m a_m x_m + b): the regional uptake factor relative to what the
+tissue alone suggests. Optionally a second map, an offset ``o`` added to b.
 
 The maps are sampled (trilinearly) at the position channels of the network input, which carry
 each voxel's position on the whole model grid, so tiles and training crops read the same values
@@ -31,15 +32,17 @@ def lattice_shape(grid_shape: tuple[int, ...], spacing: int) -> list[int]:
 
 
 class TemplateField(nn.Module):
-    """Gain and offset maps [1, 2, *shape] sampled at position channels in [-1, 1]."""
+    """Gain (and offset) maps [1, 1 or 2, *shape] sampled at position channels in [-1, 1]."""
 
-    def __init__(self, shape: list[int] | tuple[int, ...]):
+    def __init__(self, shape: list[int] | tuple[int, ...], offset: bool = False):
         super().__init__()
         self.shape = [int(n) for n in shape]
-        self.maps = nn.Parameter(torch.zeros(1, 2, *self.shape))
+        self.offset = bool(offset)
+        self.maps = nn.Parameter(torch.zeros(1, 2 if self.offset else 1, *self.shape))
 
-    def forward(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``position`` [B, 3, D, H, W] (axis order of the grid) -> gain, offset [B, 1, D, H, W]."""
+    def forward(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``position`` [B, 3, D, H, W] (axis order of the grid) -> gain, offset [B, 1, D, H, W]
+        (offset None without the offset map)."""
         b = position.shape[0]
         # grid_sample wants the last dimension as (x, y, z) = (W, H, D)
         grid = position.movedim(1, -1).flip(-1).to(self.maps.dtype)
@@ -47,12 +50,13 @@ class TemplateField(nn.Module):
         sampled = F.grid_sample(
             maps, grid, mode="bilinear", padding_mode="border", align_corners=True
         )
-        return sampled[:, :1], sampled[:, 1:]
+        return sampled[:, :1], (sampled[:, 1:] if self.offset else None)
 
     def apply(self, raw: torch.Tensor, position: torch.Tensor, n_contrasts: int) -> torch.Tensor:
-        """Coefficients [B, 3M + 1, ...] with a and b scaled by (1 + g) and o added to b."""
+        """Coefficients [B, 3M + 1, ...] with a and b scaled by (1 + g) (and o added to b)."""
         gain, offset = self(position)
         m = n_contrasts
         forward = raw[:, : m + 1] * (1.0 + gain)
-        forward = torch.cat([forward[:, :m], forward[:, m : m + 1] + offset], dim=1)
+        if offset is not None:
+            forward = torch.cat([forward[:, :m], forward[:, m : m + 1] + offset], dim=1)
         return torch.cat([forward, raw[:, m + 1 :]], dim=1)

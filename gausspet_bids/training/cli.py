@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         "every VOXELS model-grid voxels (needs --position-channels; 0: none)",
     )
     p.add_argument(
+        "--template-offset",
+        action="store_true",
+        help="with --template-map: learn an offset map besides the gain map",
+    )
+    p.add_argument(
         "--psf-fwhm-mm",
         type=float,
         default=5.5,
@@ -221,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             fine_channels=args.fine_channels,
             position=args.position_channels,
             template_spacing=args.template_map,
+            template_offset=args.template_offset,
             psf_sigma=float(psf_sigma),
             patches=args.patches,
             crop=args.crop,

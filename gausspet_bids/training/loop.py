@@ -43,6 +43,7 @@ class TrainConfig:
     fine_channels: int = 0
     position: bool = False
     template_spacing: int = 0
+    template_offset: bool = False
     psf_sigma: float = 0.0
     patches: int = 1
     crop: int = 0
@@ -194,6 +195,7 @@ def train(
         template_shape=(
             lattice_shape(grid[0], cfg.template_spacing) if cfg.template_spacing else None
         ),
+        template_offset=cfg.template_offset,
         psf_sigma=cfg.psf_sigma,
         sweeps=cfg.sweeps,
         lam=cfg.lam,

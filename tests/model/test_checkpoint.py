@@ -19,6 +19,7 @@ def saved_model(tmp_path, shape=(32, 32, 32), fine_channels=4, template_shape=No
     model = GaussPET(
         5, channels=8, depth=2, stride=4, sweeps=2, lam=0.5, mu=2.0, fine_channels=fine_channels,
         position=template_shape is not None, template_shape=template_shape,
+        template_offset=template_shape is not None,
     )  # fmt: skip
     with torch.no_grad():
         model.net.fine_head.weight.normal_(0, 0.1)  # the round trip must carry the fine branch
@@ -47,6 +48,7 @@ def test_round_trip(tmp_path, template_shape):
     assert meta["contrasts"] == CONTRASTS and meta["sweeps"] == 2 and meta["lam"] == 0.5
     assert meta["architecture"]["fine_channels"] == 4
     assert meta["architecture"]["template_shape"] == template_shape
+    assert meta["architecture"]["template_offset"] == (template_shape is not None)
     assert len(meta["sha256"]) == 64
     loaded, meta2 = load_model(path.with_suffix(".json"))
     for (k, v), (k2, v2) in zip(

@@ -56,7 +56,7 @@ def test_tiling_does_not_change_result(n_tiles, psf_sigma, fine, position):
     template = [12, 12, 12] if position == "template" else None
     model = small_model(
         sweeps=3, psf_sigma=psf_sigma, fine_channels=fine, position=bool(position),
-        template_shape=template,
+        template_shape=template, template_offset=fine > 0,
     )  # fmt: skip
     model = model.eval()
     x, p, mask = smooth_inputs(seed=1)
@@ -189,7 +189,7 @@ def test_template_map_starts_neutral_and_is_read_at_the_voxel_position():
         assert torch.equal(
             run_tiled(plain, x, p, mask)["pet"], run_tiled(mapped, x, p, mask)["pet"]
         )
-    field = TemplateField([3, 5, 9])  # lattice spacing 16, 8, 4 voxels on a 33^3 grid
+    field = TemplateField([3, 5, 9], offset=True)  # lattice spacing 16, 8, 4 on a 33^3 grid
     with torch.no_grad():
         field.maps.normal_()
     pos = position_channels(torch.zeros(1, 1, 33, 33, 33))
@@ -202,5 +202,12 @@ def test_template_map_starts_neutral_and_is_read_at_the_voxel_position():
     assert torch.allclose(out[:, :2], raw[:, :2] * (1 + gain))  # forward slopes a scaled
     assert torch.allclose(out[:, 2:3], raw[:, 2:3] * (1 + gain) + offset)  # offset b
     assert torch.equal(out[:, 3:], raw[:, 3:])  # inverse pathway untouched
+    gain_only = TemplateField([3, 5, 9])
+    assert gain_only.maps.shape == (1, 1, 3, 5, 9)
+    with torch.no_grad():
+        gain_only.maps.copy_(field.maps[:, :1])
+    assert gain_only(pos)[1] is None
+    out = gain_only.apply(raw, pos, 2)
+    assert torch.allclose(out[:, :3], raw[:, :3] * (1 + gain))  # a and b scaled, nothing added
     with pytest.raises(ValueError, match="position"):
         GaussPET(5, channels=8, depth=2, template_shape=[3, 3, 3])

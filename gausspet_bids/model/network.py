@@ -112,6 +112,10 @@ class CoefficientNet(nn.Module):
             out = self.refine(local, out)
         return self.apply_template(local, out)
 
+    def template_roughness(self) -> torch.Tensor:
+        """The template map's roughness (:meth:`TemplateField.roughness`), 0 without a map."""
+        return self.template.roughness() if self.template is not None else torch.zeros(())
+
     def apply_template(self, local_input: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         """Coefficients with the learnt template map applied (unchanged without one), read at
         the position channels of ``local_input`` (same grid as ``raw``)."""

@@ -60,3 +60,8 @@ class TemplateField(nn.Module):
         if offset is not None:
             forward = torch.cat([forward[:, :m], forward[:, m : m + 1] + offset], dim=1)
         return torch.cat([forward, raw[:, m + 1 :]], dim=1)
+
+    def roughness(self) -> torch.Tensor:
+        """Mean squared difference between neighbouring lattice points (a membrane prior: the
+        training loss adds it, weighted, so that the map stays smooth where data are few)."""
+        return sum(self.maps.diff(dim=d).pow(2).mean() for d in (2, 3, 4)) / 3.0

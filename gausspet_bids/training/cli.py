@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         "every VOXELS model-grid voxels (needs --position-channels; 0: none)",
     )
     p.add_argument(
+        "--w-template",
+        type=float,
+        default=0.0,
+        help="weight of the template map's roughness in the loss (mean squared difference "
+        "between neighbouring lattice points)",
+    )
+    p.add_argument(
         "--template-offset",
         action="store_true",
         help="with --template-map: learn an offset map besides the gain map",
@@ -227,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             position=args.position_channels,
             template_spacing=args.template_map,
             template_offset=args.template_offset,
+            w_template=args.w_template,
             psf_sigma=float(psf_sigma),
             patches=args.patches,
             crop=args.crop,

@@ -60,6 +60,7 @@ class TrainConfig:
     modality_dropout: float = 0.5
     w_inverse: float = 0.1
     w_smooth: float = 0.05
+    w_template: float = 0.0
     patience: int = 10
     data_summary: dict = field(default_factory=dict)
 
@@ -138,9 +139,12 @@ def _tile_step(
     p = presence.view(1, -1, 1, 1, 1).to(device)
     core = (Ellipsis, *box)
     out = model.forward_tile(tile_input(model, x, p, mask, box), p)
-    return total_loss(
+    loss, parts = total_loss(
         out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth
     )
+    if cfg.w_template:
+        loss = loss + cfg.w_template * model.net.template_roughness()
+    return loss, parts
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -205,7 +209,8 @@ def train(
     if cfg.voxelwise_steps and resume is None:
         train_fine_branch(
             model, train_set, steps=cfg.voxelwise_steps, modality_dropout=cfg.modality_dropout,
-            w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth, seed=cfg.seed, progress=progress,
+            w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth, w_template=cfg.w_template,
+            seed=cfg.seed, progress=progress,
             hard_fraction=cfg.voxelwise_hard_fraction,
         )  # fmt: skip
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)

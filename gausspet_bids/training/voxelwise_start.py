@@ -59,6 +59,7 @@ def fine_only_loss(
     *,
     w_inverse: float,
     w_smooth: float,
+    w_template: float = 0.0,
 ) -> tuple[torch.Tensor, dict]:
     """Training loss of a batch of (subject, presence, core box) tiles of one size, with the
     coarse coefficients fixed at the head's bias: the tiles are stacked into one batch."""
@@ -74,10 +75,13 @@ def fine_only_loss(
         masks.append(mask[core])
     p = torch.cat(presences)
     out = _fine_only_output(model, torch.cat(inputs), p)
-    return total_loss(
+    loss, parts = total_loss(
         out, torch.cat(pets), torch.cat(xs), p, torch.cat(masks),
         w_inverse=w_inverse, w_smooth=w_smooth,
     )  # fmt: skip
+    if w_template:
+        loss = loss + w_template * model.net.template_roughness()
+    return loss, parts
 
 
 def train_fine_branch(
@@ -91,6 +95,7 @@ def train_fine_branch(
     modality_dropout: float = 0.5,
     w_inverse: float = 0.1,
     w_smooth: float = 0.05,
+    w_template: float = 0.0,
     seed: int = 0,
     hard_fraction: float = 0.0,
     hard_threshold: float = 0.3,
@@ -137,7 +142,9 @@ def train_fine_branch(
             ):
                 centres = hard[k]
             samples.append((s, presence, _random_core(centres, s.mask.shape[1:], crop, gen)))
-        loss, parts = fine_only_loss(model, samples, w_inverse=w_inverse, w_smooth=w_smooth)
+        loss, parts = fine_only_loss(
+            model, samples, w_inverse=w_inverse, w_smooth=w_smooth, w_template=w_template
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()

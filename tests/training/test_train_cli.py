@@ -84,11 +84,12 @@ def test_template_map_option(tiny_cohort, tmp_path, capsys):
     assert main([str(tiny_cohort), str(tmp_path / "no_position"), *base]) == 2
     assert "--position-channels" in capsys.readouterr().err
     assert not (tmp_path / "no_position").exists()  # refused before anything was written
+    base += ["--w-template", "10"]
     assert main([str(tiny_cohort), str(tmp_path / "t"), *base, "--position-channels"]) == 0
     meta = load_model_metadata(tmp_path / "t" / "model.safetensors")
     shape = meta["grid"]["shape"]
     assert meta["architecture"]["template_shape"] == [-(-(n - 1) // 4) + 1 for n in shape]
-    assert meta["training"]["template_spacing"] == 4
+    assert meta["training"]["template_spacing"] == 4 and meta["training"]["w_template"] == 10
 
 
 def test_errors_name_the_folder(tmp_path, capsys):

@@ -65,20 +65,27 @@ def test_training_the_fine_branch_alone_lowers_the_loss_and_leaves_the_rest(tiny
             assert torch.equal(value, coarse_before[name]), name
 
 
-def test_voxelwise_start_learns_the_template_map(tiny_cohort):
-    """With a template map the voxel-wise start trains it too (from zero), and the loss falls."""
+def test_voxelwise_start_learns_the_template_map_and_its_prior_smooths_it(tiny_cohort):
+    """With a template map the voxel-wise start trains it too (from zero) and the loss falls;
+    the roughness prior (w_template) makes the learnt map smoother."""
     train = subjects(tiny_cohort)
-    model = model_for(train, template_shape=[9, 9, 9])
+    maps = {}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        history = train_fine_branch(model, train, steps=40, crop=8, batch=6, lr=3e-3, seed=1)
+        for w in (0.0, 1e4):
+            model = model_for(train, template_shape=[9, 9, 9])
+            history = train_fine_branch(
+                model, train, steps=40, crop=8, batch=6, lr=3e-3, seed=1, w_template=w
+            )
+            assert history[-1] < 0.8 * history[0]
+            maps[w] = model.net.template
     finally:
         torch.set_num_threads(threads)
-    assert history[-1] < 0.8 * history[0]
-    maps = model.net.template.maps.detach()
-    assert maps.abs().max() > 1e-2  # it moved where the crops were
-    assert (maps == 0).any()  # lattice points no brain voxel reaches stay at the start
+    free = maps[0.0].maps.detach()
+    assert free.abs().max() > 1e-2  # it moved where the crops were
+    assert (free == 0).any()  # lattice points no brain voxel reaches stay at the start
+    assert maps[1e4].roughness() < 0.5 * maps[0.0].roughness()
 
 
 def test_start_residual_finds_what_the_start_misses_and_hard_cubes_train(tiny_cohort):

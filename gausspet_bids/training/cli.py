@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="checkpoint to resume from (OUTPUT/last.safetensors)",
     )
+    p.add_argument(
+        "--no-test",
+        action="store_true",
+        help="do not evaluate the test split at the end (development runs that compare "
+        "recipes must not look at it)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no per-epoch progress lines")
     return p
 
@@ -267,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             resume=args.resume,
             progress=say,
         )
-        if test_ids:
+        if test_ids and not args.no_test:
             model, _ = load_model(best, args.device)
             test_set = [load_subject(args.cohort, "test", p, contrasts) for p in test_ids]
             test = evaluate(model, test_set, torch.device(args.device))

@@ -90,6 +90,12 @@ def test_template_map_option(tiny_cohort, tmp_path, capsys):
     shape = meta["grid"]["shape"]
     assert meta["architecture"]["template_shape"] == [-(-(n - 1) // 4) + 1 for n in shape]
     assert meta["training"]["template_spacing"] == 4 and meta["training"]["w_template"] == 10
+    assert (tmp_path / "t" / "test_metrics.json").exists()  # the test split, evaluated once
+    assert (
+        main([str(tiny_cohort), str(tmp_path / "dev"), *base, "--position-channels", "--no-test"])
+        == 0
+    )
+    assert not (tmp_path / "dev" / "test_metrics.json").exists()  # development run: not looked at
 
 
 def test_errors_name_the_folder(tmp_path, capsys):

@@ -91,6 +91,9 @@ def test_template_map_option(tiny_cohort, tmp_path, capsys):
     assert meta["architecture"]["template_shape"] == [-(-(n - 1) // 4) + 1 for n in shape]
     assert meta["training"]["template_spacing"] == 4 and meta["training"]["w_template"] == 10
     assert (tmp_path / "t" / "test_metrics.json").exists()  # the test split, evaluated once
+    again = [*base, "--position-channels", "--no-test"]
+    assert main([str(tiny_cohort), str(tmp_path / "t2"), *again]) == 0  # deterministic on CPU
+    assert load_model_metadata(tmp_path / "t2" / "model.safetensors")["sha256"] == meta["sha256"]
     assert (
         main([str(tiny_cohort), str(tmp_path / "dev"), *base, "--position-channels", "--no-test"])
         == 0

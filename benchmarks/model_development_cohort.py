@@ -8,8 +8,9 @@ The development cohort is a phantom cohort drawn with *another seed* than the tr
     OMP_NUM_THREADS=1 python benchmarks/model_development_cohort.py /work/cohorts/dev_seed2 \\
         /work/cohorts/dev_seed2_truth --seed 2 --model default runs/candidate/model.safetensors
 
-Per model, means over the participants: NCC and SSIM in the brain mask against the noise-free
-PET, the lesion-core SUVR relative error (cores of at least 10 voxels) and, to show *where* a
+Per model, means over the participants: NCC, SSIM and PSNR in the brain mask against the
+noise-free PET (SSIM and PSNR also after fitting one global SUVR scale per participant, an
+oracle that shows how much of the error is that scale), the lesion-core SUVR relative error (cores of at least 10 voxels) and, to show *where* a
 model is wrong, its mean relative bias per structure against the noise-free PET recomputed with
 the cohort-mean physiology (what a model can at best predict, see
 ``phantom_synthesis_ceiling.py``): cortical and deep grey matter, white matter, cerebellar grey
@@ -72,8 +73,16 @@ def score(model_path: str, cases: list[dict], cores: dict, references: dict) -> 
     rows = []
     for case in cases:
         pred = synthesise(case["images"], case["mask"], model)["pet"]
-        m = brain_metrics(pred, case["truth_pet"], case["mask"])
-        row = {"NCC": m["NCC"], "SSIM": m["SSIM"]}
+        truth, mask = case["truth_pet"], case["mask"]
+        m = brain_metrics(pred, truth, mask)
+        # the same after the least-squares global scale per participant (an oracle): how much
+        # of the error is one SUVR factor per participant (NCC does not change)
+        scale = float((pred[mask] * truth[mask]).sum() / (pred[mask] ** 2).sum())
+        fitted = brain_metrics(pred * scale, truth, mask)
+        row = {
+            "NCC": m["NCC"], "SSIM": m["SSIM"], "PSNR": m["PSNR"],
+            "SSIM, scale fitted": fitted["SSIM"], "PSNR, scale fitted": fitted["PSNR"],
+        }  # fmt: skip
         expected, masks = references[case["n"]]
         for name, region in masks.items():
             if region.sum() >= 10:

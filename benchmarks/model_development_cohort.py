@@ -24,18 +24,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from model_evaluation import test_cases, truth_cores  # the benchmarks beside this one
+from model_evaluation import (  # the benchmarks beside this one
+    phantom_participants,
+    test_cases,
+    truth_cores,
+)
 from phantom_synthesis_ceiling import expected_physiology_suvr
 
 from gausspet_bids.metrics.image_metrics import brain_metrics
 from gausspet_bids.model.checkpoint import load_model
 from gausspet_bids.model.inference import synthesise
-from gausspet_bids.phantom.cohort import plan_cohort
-from gausspet_bids.phantom.geometry import ImageGrid
-from gausspet_bids.phantom.render import tissues_aligned
-from gausspet_bids.phantom.subject import make_subject
-from gausspet_bids.phantom.tissue_bank import tissue_bank
-from gausspet_bids.preprocessing.model_grid import model_grid
 
 
 def structures(tissues, mask: np.ndarray) -> dict[str, np.ndarray]:
@@ -53,19 +51,13 @@ def structures(tissues, mask: np.ndarray) -> dict[str, np.ndarray]:
 
 def reference_maps(cohort: Path, cases: list[dict], seed: int) -> dict[str, tuple]:
     """Per participant: (cohort-mean-physiology SUVR, structure masks), from the phantom."""
-    table = pd.read_csv(cohort / "cohort.tsv", sep="\t")
-    plans = plan_cohort(len(table), seed)
-    shape, affine = model_grid()
-    grid = ImageGrid(shape=shape, affine=affine)
-    out = {}
-    for case in cases:
-        subject = make_subject(plans[int(case["n"]) - 1], seed, "small")
-        tissues = tissues_aligned(subject, grid, tissue_bank(2))
-        out[case["n"]] = (
+    return {
+        case["n"]: (
             expected_physiology_suvr(subject, tissues, grid),
             structures(tissues, case["mask"]),
         )
-    return out
+        for case, subject, tissues, grid in phantom_participants(cohort, cases, seed)
+    }
 
 
 def score(model_path: str, cases: list[dict], cores: dict, references: dict) -> dict:

@@ -114,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="VOXELS",
-        help="learn a population gain/offset map in template space with one lattice point "
-        "every VOXELS model-grid voxels (needs --position-channels; 0: none)",
+        help="learn a population gain map in template space with one lattice point every "
+        "VOXELS model-grid voxels (needs --position-channels; 0: none)",
     )
     p.add_argument(
         "--w-template",

@@ -139,12 +139,10 @@ def _tile_step(
     p = presence.view(1, -1, 1, 1, 1).to(device)
     core = (Ellipsis, *box)
     out = model.forward_tile(tile_input(model, x, p, mask, box), p)
-    loss, parts = total_loss(
-        out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth
-    )
-    if cfg.w_template:
-        loss = loss + cfg.w_template * model.net.template_roughness()
-    return loss, parts
+    return total_loss(
+        out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth,
+        w_template=cfg.w_template, template_roughness=model.net.template_roughness(),
+    )  # fmt: skip
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:

@@ -41,10 +41,18 @@ def total_loss(
     *,
     w_inverse: float,
     w_smooth: float,
+    w_template: float = 0.0,
+    template_roughness: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict]:
-    """Weighted sum of the three terms and their values (for the log)."""
+    """Weighted sum of the terms and their values (for the log); ``template_roughness`` (the
+    template map's prior, :meth:`CoefficientNet.template_roughness`) is added with weight
+    ``w_template`` when given."""
     l1 = masked_l1(out["pet"], pet, mask)
     inv = inverse_reconstruction(out, pet, x, presence, mask)
     smooth = smoothness(out, mask)
     loss = l1 + w_inverse * inv + w_smooth * smooth
-    return loss, {"l1": l1.item(), "inverse": inv.item(), "smooth": smooth.item()}
+    parts = {"l1": l1.item(), "inverse": inv.item(), "smooth": smooth.item()}
+    if w_template and template_roughness is not None:
+        loss = loss + w_template * template_roughness
+        parts["template"] = template_roughness.item()
+    return loss, parts

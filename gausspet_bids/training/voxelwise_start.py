@@ -75,13 +75,11 @@ def fine_only_loss(
         masks.append(mask[core])
     p = torch.cat(presences)
     out = _fine_only_output(model, torch.cat(inputs), p)
-    loss, parts = total_loss(
+    return total_loss(
         out, torch.cat(pets), torch.cat(xs), p, torch.cat(masks),
         w_inverse=w_inverse, w_smooth=w_smooth,
+        w_template=w_template, template_roughness=model.net.template_roughness(),
     )  # fmt: skip
-    if w_template:
-        loss = loss + w_template * model.net.template_roughness()
-    return loss, parts
 
 
 def train_fine_branch(
@@ -101,9 +99,10 @@ def train_fine_branch(
     hard_threshold: float = 0.3,
     progress=None,
 ) -> list[float]:
-    """Adam on ``model.net.fine`` and ``fine_head`` only: ``steps`` steps, each a batch of
-    ``batch`` ``crop``-voxel cubes around random brain voxels of random training participants
-    (cosine learning rate); returns the mean training L1 of each tenth of the run.
+    """Adam on ``model.net.fine`` and ``fine_head`` (and the template map, if any) only:
+    ``steps`` steps, each a batch of ``batch`` ``crop``-voxel cubes around random brain voxels
+    of random training participants (cosine learning rate); returns the mean training L1 of
+    each tenth of the run.
 
     With ``hard_fraction`` > 0 that share of the cubes is centred instead on voxels the start
     misses by more than ``hard_threshold`` SUVR (:func:`start_residual`; mostly lesions, which

@@ -110,6 +110,8 @@ def build_model(meta: dict) -> GaussPET:
         position=arch.get("position", False),
         template_shape=arch.get("template_shape"),
         template_offset=arch.get("template_offset", False),
+        context_features=arch.get("context_features", 0),
+        context_shape=arch.get("context_shape"),
         psf_sigma=arch.get("psf_sigma", 0.0),
         sweeps=meta["sweeps"],
         lam=meta["lam"],

@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from monai.networks.blocks import Convolution
 from torch import nn
 
+from gausspet_bids.model.global_context import GlobalContext
 from gausspet_bids.model.solver import Coefficients, gauss_seidel, inverse_consistency
-from gausspet_bids.model.template_field import TemplateField
+from gausspet_bids.model.template_field import TemplateField, scale_forward
 
 
 class CoefficientNet(nn.Module):
@@ -47,6 +48,8 @@ class CoefficientNet(nn.Module):
         position: bool = False,
         template_shape: list[int] | None = None,
         template_offset: bool = False,
+        context_features: int = 0,
+        context_shape: list[int] | None = None,
     ):
         super().__init__()
         self.n_contrasts = int(n_contrasts)
@@ -91,6 +94,15 @@ class CoefficientNet(nn.Module):
             if not self.position:
                 raise ValueError("the template map needs the position channels (position=True)")
             self.template = TemplateField(template_shape, offset=template_offset)
+        self.context = None
+        if context_features:
+            if not self.position or not context_shape:
+                raise ValueError(
+                    "the participant context needs the position channels and a lattice"
+                )
+            self.context = GlobalContext(
+                in_channels, self.n_contrasts, context_features, context_shape
+            )
 
     @property
     def halo(self) -> int:
@@ -103,26 +115,54 @@ class CoefficientNet(nn.Module):
         fine = F.interpolate(coarse, scale_factor=s, mode="trilinear", align_corners=False)
         return fine[..., s:-s, s:-s, s:-s]
 
-    def forward(self, padded: torch.Tensor) -> torch.Tensor:
+    def forward(self, padded: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Coefficients of the core; ``context`` is the participant summary z ([B, F], see
+        :meth:`summarise`), required when the network has a participant context."""
         features = self.body(self.act(self.embed(padded)))
         out = self._upsample(self.head(features) * self.OUTPUT_GAIN)
         h = self.halo
         local = padded[..., h:-h, h:-h, h:-h]
         if self.fine_channels:
             out = self.refine(local, out)
-        return self.apply_template(local, out)
+        return self.apply_template(local, out, context)
+
+    def summarise(self, pooled: torch.Tensor | None, presence: torch.Tensor) -> torch.Tensor | None:
+        """The participant summary z from the whole volume's pooled input
+        (:func:`~gausspet_bids.model.global_context.pooled_input`); None without a context."""
+        if self.context is None:
+            return None
+        if pooled is None:
+            raise ValueError(
+                "this model needs the whole volume's pooled input (participant context)"
+            )
+        return self.context.summarise(pooled, presence)
 
     def template_roughness(self) -> torch.Tensor:
-        """The template map's roughness (:meth:`TemplateField.roughness`), 0 without a map."""
-        return self.template.roughness() if self.template is not None else torch.zeros(())
+        """Roughness of the template map and the context maps (0 without them)."""
+        total = torch.zeros(())
+        for field in (self.template, self.context):
+            if field is not None:
+                total = total + field.roughness()
+        return total
 
-    def apply_template(self, local_input: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
-        """Coefficients with the learnt template map applied (unchanged without one), read at
-        the position channels of ``local_input`` (same grid as ``raw``)."""
-        if self.template is None:
+    def apply_template(
+        self, local_input: torch.Tensor, raw: torch.Tensor, context: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Coefficients with the learnt template map and the participant context gain applied
+        (unchanged without them), read at the position channels of ``local_input`` (same grid
+        as ``raw``)."""
+        if self.template is None and self.context is None:
             return raw
         m = self.n_contrasts
-        return self.template.apply(raw, local_input[:, 2 * m : 2 * m + 3], m)
+        position = local_input[:, 2 * m : 2 * m + 3]
+        extra = None
+        if self.context is not None:
+            if context is None:
+                raise ValueError("this model needs the participant context z (see summarise)")
+            extra = self.context.gain(context, position)
+        if self.template is None:
+            return scale_forward(raw, extra, None, m)
+        return self.template.apply(raw, position, m, extra)
 
     def refine(self, local_input: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
         """Coarse coefficients plus the fine branch's voxel-wise correction; ``local_input``
@@ -148,6 +188,8 @@ class CoefficientNet(nn.Module):
             "position": self.position,
             "template_shape": self.template.shape if self.template is not None else None,
             "template_offset": self.template.offset if self.template is not None else False,
+            "context_features": self.context.n_features if self.context is not None else 0,
+            "context_shape": self.context.shape if self.context is not None else None,
         }
 
 
@@ -204,6 +246,8 @@ class GaussPET(nn.Module):
         position: bool = False,
         template_shape: list[int] | None = None,
         template_offset: bool = False,
+        context_features: int = 0,
+        context_shape: list[int] | None = None,
         sweeps: int = 1,
         lam: float = 1.0,
         mu: float = 10.0,
@@ -219,6 +263,8 @@ class GaussPET(nn.Module):
             position=position,
             template_shape=template_shape,
             template_offset=template_offset,
+            context_features=context_features,
+            context_shape=context_shape,
         )
         self.sweeps = int(sweeps)
         self.lam = float(lam)
@@ -264,8 +310,10 @@ class GaussPET(nn.Module):
     def stride(self) -> int:
         return self.net.stride
 
-    def coefficients(self, padded_input: torch.Tensor) -> Coefficients:
-        return self.split_coefficients(self.net(padded_input))
+    def coefficients(
+        self, padded_input: torch.Tensor, context: torch.Tensor | None = None
+    ) -> Coefficients:
+        return self.split_coefficients(self.net(padded_input, context))
 
     def split_coefficients(self, raw: torch.Tensor) -> Coefficients:
         """[B, 3M + 1, ...] network output -> (a, b, c, d)."""
@@ -284,16 +332,22 @@ class GaussPET(nn.Module):
         return y
 
     def forward_tile(
-        self, padded_input: torch.Tensor, presence: torch.Tensor, sweeps: int | None = None
+        self,
+        padded_input: torch.Tensor,
+        presence: torch.Tensor,
+        sweeps: int | None = None,
+        context: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Outputs for the core of one tile; ``padded_input`` (see :func:`model_input`) carries
-        the halo. Returns pet [B,1,...], x_hat [B,M,...], reliability [B,1,...], a, b, c, d."""
+        the halo, ``context`` the participant summary (models with a context, see
+        :meth:`CoefficientNet.summarise`). Returns pet [B,1,...], x_hat [B,M,...], reliability
+        [B,1,...], a, b, c, d."""
         m = self.net.n_contrasts
         h = self.net.halo
         inner = (Ellipsis, slice(h, -h), slice(h, -h), slice(h, -h))
         x = padded_input[:, :m][inner]  # contrasts times presence, on core + margin
         mask = padded_input[:, -1:][inner]
-        return self.solve(x, mask, presence, self.coefficients(padded_input), sweeps)
+        return self.solve(x, mask, presence, self.coefficients(padded_input, context), sweeps)
 
     def solve(
         self,

@@ -31,6 +31,35 @@ def lattice_shape(grid_shape: tuple[int, ...], spacing: int) -> list[int]:
     return [int(math.ceil((n - 1) / spacing)) + 1 for n in grid_shape]
 
 
+def sample_lattice(maps: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+    """Lattice maps [1, C, *shape] read trilinearly at ``position`` [B, 3, D, H, W] (grid axis
+    order, -1 .. 1) -> [B, C, D, H, W]."""
+    b = position.shape[0]
+    # grid_sample wants the last dimension as (x, y, z) = (W, H, D)
+    grid = position.movedim(1, -1).flip(-1).to(maps.dtype)
+    return F.grid_sample(
+        maps.expand(b, -1, -1, -1, -1), grid, mode="bilinear", padding_mode="border",
+        align_corners=True,
+    )  # fmt: skip
+
+
+def lattice_roughness(maps: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring points of lattice maps [1, C, *shape]."""
+    return sum(maps.diff(dim=d).pow(2).mean() for d in (2, 3, 4)) / 3.0
+
+
+def scale_forward(
+    raw: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor | None, n_contrasts: int
+) -> torch.Tensor:
+    """Coefficients [B, 3M + 1, ...] with the forward ones (a, b) scaled by (1 + gain) and
+    ``offset`` (if any) added to b; the inverse ones (c, d) unchanged."""
+    m = n_contrasts
+    forward = raw[:, : m + 1] * (1.0 + gain)
+    if offset is not None:
+        forward = torch.cat([forward[:, :m], forward[:, m : m + 1] + offset], dim=1)
+    return torch.cat([forward, raw[:, m + 1 :]], dim=1)
+
+
 class TemplateField(nn.Module):
     """Gain (and offset) maps [1, 1 or 2, *shape] sampled at position channels in [-1, 1]."""
 
@@ -43,25 +72,24 @@ class TemplateField(nn.Module):
     def forward(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``position`` [B, 3, D, H, W] (axis order of the grid) -> gain, offset [B, 1, D, H, W]
         (offset None without the offset map)."""
-        b = position.shape[0]
-        # grid_sample wants the last dimension as (x, y, z) = (W, H, D)
-        grid = position.movedim(1, -1).flip(-1).to(self.maps.dtype)
-        maps = self.maps.expand(b, -1, -1, -1, -1)
-        sampled = F.grid_sample(
-            maps, grid, mode="bilinear", padding_mode="border", align_corners=True
-        )
+        sampled = sample_lattice(self.maps, position)
         return sampled[:, :1], (sampled[:, 1:] if self.offset else None)
 
-    def apply(self, raw: torch.Tensor, position: torch.Tensor, n_contrasts: int) -> torch.Tensor:
-        """Coefficients [B, 3M + 1, ...] with a and b scaled by (1 + g) (and o added to b)."""
+    def apply(
+        self,
+        raw: torch.Tensor,
+        position: torch.Tensor,
+        n_contrasts: int,
+        extra_gain: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Coefficients [B, 3M + 1, ...] with a and b scaled by (1 + g) (and o added to b);
+        ``extra_gain`` (e.g. the participant-level context gain) is added to g."""
         gain, offset = self(position)
-        m = n_contrasts
-        forward = raw[:, : m + 1] * (1.0 + gain)
-        if offset is not None:
-            forward = torch.cat([forward[:, :m], forward[:, m : m + 1] + offset], dim=1)
-        return torch.cat([forward, raw[:, m + 1 :]], dim=1)
+        if extra_gain is not None:
+            gain = gain + extra_gain
+        return scale_forward(raw, gain, offset, n_contrasts)
 
     def roughness(self) -> torch.Tensor:
         """Mean squared difference between neighbouring lattice points (a membrane prior: the
         training loss adds it, weighted, so that the map stays smooth where data are few)."""
-        return sum(self.maps.diff(dim=d).pow(2).mean() for d in (2, 3, 4)) / 3.0
+        return lattice_roughness(self.maps)

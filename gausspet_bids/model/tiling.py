@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from gausspet_bids.model.global_context import pooled_input
 from gausspet_bids.model.network import GaussPET, model_input, position_channels
 
 ALLOWED_TILES = (1, 8, 64)
@@ -136,6 +137,27 @@ def region_input(
     return F.pad(inp, pad)
 
 
+def whole_pooled_input(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The whole volume's pooled network input with every contrast present (what the
+    participant context summarises; the presence is applied in :meth:`GlobalContext.summarise`)."""
+    ones = x.new_ones((*x.shape[:2], 1, 1, 1))
+    return pooled_input(model_input(x, ones, mask, position_channels(mask)))
+
+
+def participant_context(
+    model: GaussPET,
+    x: torch.Tensor,
+    presence: torch.Tensor,
+    mask: torch.Tensor,
+    pooled: torch.Tensor | None = None,
+) -> torch.Tensor | None:
+    """The participant summary z of the whole volume (None for a model without a context);
+    ``pooled`` (:func:`whole_pooled_input`) may be given when it is cached."""
+    if model.net.context is None:
+        return None
+    return model.net.summarise(whole_pooled_input(x, mask) if pooled is None else pooled, presence)
+
+
 def run_tiled(
     model: GaussPET,
     x: torch.Tensor,
@@ -151,10 +173,11 @@ def run_tiled(
     H, W]. Returns the dictionary of :meth:`GaussPET.forward_tile` on the whole grid.
     """
     padded = pad_input(model, x, presence, mask)
+    context = participant_context(model, x, presence, mask)  # whole volume, before tiling
     outputs: dict[str, torch.Tensor] = {}
     for core in tile_boxes(tuple(x.shape[2:]), n_tiles, model.stride):
         box = (Ellipsis, *padded_box(core, model.halo))
-        tile = model.forward_tile(padded[box], presence, sweeps=sweeps)
+        tile = model.forward_tile(padded[box], presence, sweeps=sweeps, context=context)
         if n_tiles == 1:
             return tile
         for key, value in tile.items():

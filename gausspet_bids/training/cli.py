@@ -130,6 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --template-map: learn an offset map besides the gain map",
     )
     p.add_argument(
+        "--context-features",
+        type=int,
+        default=0,
+        metavar="F",
+        help="participant context: F numbers summarising the whole volume (lesion burden, "
+        "side...) weight F learnt gain maps, e.g. for the SUVR reference and crossed cerebellar "
+        "diaschisis (needs --position-channels; 0: none)",
+    )
+    p.add_argument(
+        "--context-map",
+        type=int,
+        default=4,
+        metavar="VOXELS",
+        help="lattice spacing of the participant context's gain maps, in model-grid voxels",
+    )
+    p.add_argument(
         "--psf-fwhm-mm",
         type=float,
         default=5.5,
@@ -194,13 +210,17 @@ def carve_validation(
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, flush=True))
-    if args.template_map and not args.position_channels:
-        print(
-            "gausspet-train: error: --template-map needs the position channels "
-            "(add --position-channels)",
-            file=sys.stderr,
-        )
-        return 2
+    for option, value in (
+        ("--template-map", args.template_map),
+        ("--context-features", args.context_features),
+    ):
+        if value and not args.position_channels:
+            print(
+                f"gausspet-train: error: {option} needs the position channels "
+                "(add --position-channels)",
+                file=sys.stderr,
+            )
+            return 2
     try:
         to_device(args.device)
         source_name = args.cohort.name
@@ -241,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             template_spacing=args.template_map,
             template_offset=args.template_offset,
             w_template=args.w_template,
+            context_features=args.context_features,
+            context_spacing=args.context_map,
             psf_sigma=float(psf_sigma),
             patches=args.patches,
             crop=args.crop,

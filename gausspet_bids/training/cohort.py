@@ -8,7 +8,7 @@ Images must already be aligned on one grid (the model grid).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nibabel as nib
@@ -16,19 +16,30 @@ import numpy as np
 import torch
 
 from gausspet_bids.model.normalisation import normalise_contrast
+from gausspet_bids.model.tiling import whole_pooled_input
 
 ALL_CONTRASTS = ("T1w", "T2w", "FLAIR", "DWI", "ADC")
 
 
 @dataclass
 class Subject:
-    """One participant: normalised contrasts x [M, ...], presence [M], mask [1, ...], pet [1, ...]."""
+    """One participant: normalised contrasts x [M, ...], presence [M], mask [1, ...], pet [1, ...].
+
+    :attr:`pooled` is the whole volume's pooled network input (for the participant context),
+    computed on first use and kept: training reads it at every step."""
 
     participant: str
     x: torch.Tensor
     presence: torch.Tensor
     mask: torch.Tensor
     pet: torch.Tensor
+    _pooled: torch.Tensor | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def pooled(self) -> torch.Tensor:
+        if self._pooled is None:
+            self._pooled = whole_pooled_input(self.x[None], self.mask[None])
+        return self._pooled
 
 
 def _stem(path: Path) -> str:

@@ -18,6 +18,7 @@ from gausspet_bids.model.normalisation import NORMALISATION
 from gausspet_bids.model.template_field import lattice_shape
 from gausspet_bids.model.tiling import (
     mask_box,
+    participant_context,
     random_box,
     run_tiled,
     tile_boxes,
@@ -44,6 +45,8 @@ class TrainConfig:
     position: bool = False
     template_spacing: int = 0
     template_offset: bool = False
+    context_features: int = 0
+    context_spacing: int = 4
     psf_sigma: float = 0.0
     patches: int = 1
     crop: int = 0
@@ -138,7 +141,8 @@ def _tile_step(
     x, mask, pet = s.x[None].to(device), s.mask[None].to(device), s.pet[None].to(device)
     p = presence.view(1, -1, 1, 1, 1).to(device)
     core = (Ellipsis, *box)
-    out = model.forward_tile(tile_input(model, x, p, mask, box), p)
+    context = participant_context(model, x, p, mask, s.pooled)
+    out = model.forward_tile(tile_input(model, x, p, mask, box), p, context=context)
     return total_loss(
         out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth,
         w_template=cfg.w_template, template_roughness=model.net.template_roughness(),
@@ -198,6 +202,10 @@ def train(
             lattice_shape(grid[0], cfg.template_spacing) if cfg.template_spacing else None
         ),
         template_offset=cfg.template_offset,
+        context_features=cfg.context_features,
+        context_shape=(
+            lattice_shape(grid[0], cfg.context_spacing) if cfg.context_features else None
+        ),
         psf_sigma=cfg.psf_sigma,
         sweeps=cfg.sweeps,
         lam=cfg.lam,

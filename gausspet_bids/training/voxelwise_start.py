@@ -19,7 +19,7 @@ import math
 import torch
 
 from gausspet_bids.model.network import GaussPET
-from gausspet_bids.model.tiling import region_input
+from gausspet_bids.model.tiling import participant_context, region_input
 from gausspet_bids.training.cohort import Subject
 from gausspet_bids.training.losses import total_loss
 
@@ -34,11 +34,14 @@ def _random_core(
     return tuple(slice(a, a + size) for a in starts)
 
 
-def _fine_only_output(model: GaussPET, inp: torch.Tensor, presence: torch.Tensor) -> dict:
+def _fine_only_output(
+    model: GaussPET, inp: torch.Tensor, presence: torch.Tensor, context: torch.Tensor | None
+) -> dict:
     """The model's output on tile inputs with the coarse coefficients at the head's bias (the
     coarse network is not evaluated) and the fine branch's correction on top."""
     m = model.net.n_contrasts
-    raw = model.net.apply_template(inp, model.net.refine(inp, model.net.constant_coarse(inp)))
+    raw = model.net.refine(inp, model.net.constant_coarse(inp))
+    raw = model.net.apply_template(inp, raw, context)
     return model.solve(inp[:, :m], inp[:, -1:], presence, model.split_coefficients(raw))
 
 
@@ -49,7 +52,9 @@ def start_residual(model: GaussPET, subject: Subject) -> torch.Tensor:
     p = subject.presence.view(1, -1, 1, 1, 1)
     x, mask = subject.x[None], subject.mask[None]
     with torch.no_grad():
-        out = _fine_only_output(model, region_input(model, x, p, mask, box, model.margin), p)
+        context = participant_context(model, x, p, mask, subject.pooled)
+        inp = region_input(model, x, p, mask, box, model.margin)
+        out = _fine_only_output(model, inp, p, context)
     return ((out["pet"] - subject.pet[None]).abs() * mask)[0, 0]
 
 
@@ -63,18 +68,20 @@ def fine_only_loss(
 ) -> tuple[torch.Tensor, dict]:
     """Training loss of a batch of (subject, presence, core box) tiles of one size, with the
     coarse coefficients fixed at the head's bias: the tiles are stacked into one batch."""
-    inputs, presences, pets, xs, masks = [], [], [], [], []
+    inputs, presences, pets, xs, masks, contexts = [], [], [], [], [], []
     for s, presence, box in samples:
         p = presence.view(1, -1, 1, 1, 1)
         x, mask = s.x[None], s.mask[None]
         inputs.append(region_input(model, x, p, mask, box, model.margin))
+        contexts.append(participant_context(model, x, p, mask, s.pooled))
         presences.append(p)
         core = (Ellipsis, *box)
         pets.append(s.pet[None][core])
         xs.append(x[core])
         masks.append(mask[core])
     p = torch.cat(presences)
-    out = _fine_only_output(model, torch.cat(inputs), p)
+    context = None if contexts[0] is None else torch.cat(contexts)
+    out = _fine_only_output(model, torch.cat(inputs), p, context)
     return total_loss(
         out, torch.cat(pets), torch.cat(xs), p, torch.cat(masks),
         w_inverse=w_inverse, w_smooth=w_smooth,
@@ -99,7 +106,8 @@ def train_fine_branch(
     hard_threshold: float = 0.3,
     progress=None,
 ) -> list[float]:
-    """Adam on ``model.net.fine`` and ``fine_head`` (and the template map, if any) only:
+    """Adam on ``model.net.fine`` and ``fine_head`` (and the template map and participant
+    context, if any) only:
     ``steps`` steps, each a batch of ``batch`` ``crop``-voxel cubes around random brain voxels
     of random training participants (cosine learning rate); returns the mean training L1 of
     each tenth of the run.
@@ -113,8 +121,9 @@ def train_fine_branch(
     if not net.fine_channels:
         raise ValueError("the model has no fine branch (fine_channels = 0)")
     params = [*net.fine.parameters(), *net.fine_head.parameters()]
-    if net.template is not None:  # the population map needs no spatial context either
-        params += list(net.template.parameters())
+    for field in (net.template, net.context):  # they need no spatial context either
+        if field is not None:
+            params += list(field.parameters())
     opt = torch.optim.Adam(params, lr=lr)
     gen = torch.Generator().manual_seed(seed * 7919 + 1)
     chunk = max(1, steps // 10)

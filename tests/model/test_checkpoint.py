@@ -20,11 +20,14 @@ def saved_model(tmp_path, shape=(32, 32, 32), fine_channels=4, template_shape=No
         5, channels=8, depth=2, stride=4, sweeps=2, lam=0.5, mu=2.0, fine_channels=fine_channels,
         position=template_shape is not None, template_shape=template_shape,
         template_offset=template_shape is not None,
+        context_features=2 if template_shape else 0,
+        context_shape=[3, 4, 5] if template_shape else None,
     )  # fmt: skip
     with torch.no_grad():
         model.net.fine_head.weight.normal_(0, 0.1)  # the round trip must carry the fine branch
         if template_shape:
             model.net.template.maps.normal_(0, 0.1)  # and the template map
+            model.net.context.maps.normal_(0, 0.1)  # and the participant context
     meta = {
         "name": "test",
         "contrasts": CONTRASTS,
@@ -49,6 +52,8 @@ def test_round_trip(tmp_path, template_shape):
     assert meta["architecture"]["fine_channels"] == 4
     assert meta["architecture"]["template_shape"] == template_shape
     assert meta["architecture"]["template_offset"] == (template_shape is not None)
+    assert meta["architecture"]["context_features"] == (2 if template_shape else 0)
+    assert meta["architecture"]["context_shape"] == ([3, 4, 5] if template_shape else None)
     assert len(meta["sha256"]) == 64
     loaded, meta2 = load_model(path.with_suffix(".json"))
     for (k, v), (k2, v2) in zip(

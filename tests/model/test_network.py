@@ -24,6 +24,8 @@ def small_model(seed=0, **kw):
             model.net.fine_head.weight.normal_(0, 0.3)
         if model.net.template is not None:  # and the template map vary over the grid
             model.net.template.maps.normal_(0, 0.3)
+        if model.net.context is not None:  # and the participant context's maps
+            model.net.context.maps.normal_(0, 0.3)
     return model
 
 
@@ -50,13 +52,16 @@ def test_shapes_and_gradients():
 @pytest.mark.parametrize(
     "n_tiles,psf_sigma,fine,position",
     [(8, 0.0, 0, False), (8, 1.2, 0, False), (64, 1.2, 0, False), (8, 1.2, 6, True),
-     (64, 1.2, 6, True), (8, 1.2, 6, "template"), (64, 0.0, 0, "template")],
+     (64, 1.2, 6, True), (8, 1.2, 6, "template"), (64, 0.0, 0, "template"),
+     (8, 1.2, 6, "context"), (64, 1.2, 0, "context")],
 )  # fmt: skip
 def test_tiling_does_not_change_result(n_tiles, psf_sigma, fine, position):
-    template = [12, 12, 12] if position == "template" else None
+    template = [12, 12, 12] if position in ("template", "context") else None
+    context = 3 if position == "context" else 0
     model = small_model(
         sweeps=3, psf_sigma=psf_sigma, fine_channels=fine, position=bool(position),
         template_shape=template, template_offset=fine > 0,
+        context_features=context, context_shape=[5, 5, 5] if context else None,
     )  # fmt: skip
     model = model.eval()
     x, p, mask = smooth_inputs(seed=1)
@@ -211,3 +216,58 @@ def test_template_map_starts_neutral_and_is_read_at_the_voxel_position():
     assert torch.allclose(out[:, :3], raw[:, :3] * (1 + gain))  # a and b scaled, nothing added
     with pytest.raises(ValueError, match="position"):
         GaussPET(5, channels=8, depth=2, template_shape=[3, 3, 3])
+
+
+def test_participant_context_is_one_summary_of_the_whole_volume():
+    """Zero context maps leave the model unchanged; the summary of a contrast subset equals the
+    pooled input built with that subset (presence applied after pooling); a change far outside
+    a tile (a bright 'lesion') changes that tile's output only through the summary; a model
+    with a context refuses to run without one."""
+    from gausspet_bids.model.global_context import pooled_input
+    from gausspet_bids.model.network import model_input, position_channels
+    from gausspet_bids.model.tiling import (
+        pad_input,
+        padded_box,
+        participant_context,
+        whole_pooled_input,
+    )
+
+    x, p, mask = smooth_inputs(seed=9)
+    kw = {"position": True, "template_shape": [5, 5, 5]}
+    plain = small_model(seed=3, **kw).eval()
+    ctx = small_model(seed=3, context_features=2, context_shape=[4, 4, 4], **kw).eval()
+    plain.load_state_dict(
+        {k: v for k, v in ctx.state_dict().items() if not k.startswith("net.context.")}
+    )
+    with torch.no_grad():
+        maps = ctx.net.context.maps.clone()
+        ctx.net.context.maps.zero_()
+        assert torch.equal(run_tiled(plain, x, p, mask)["pet"], run_tiled(ctx, x, p, mask)["pet"])
+        ctx.net.context.maps.copy_(maps)
+        subset = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0]).view(1, -1, 1, 1, 1)
+        direct = pooled_input(model_input(x, subset, mask, position_channels(mask)))
+        net = ctx.net.context
+        z_direct = net.encoder(direct.flatten(2).transpose(1, 2))
+        w = direct[:, -1:].flatten(2).transpose(1, 2)
+        z_direct = (w * z_direct).sum(1) / w.sum(1)
+        z = participant_context(ctx, x, subset, mask)
+        assert z.shape == (1, 2) and torch.allclose(z, z_direct, atol=1e-6)
+        assert not torch.allclose(z, participant_context(ctx, x, p, mask))
+        assert plain.net.summarise(whole_pooled_input(x, mask), p) is None
+        lesion = x.clone()
+        lesion[:, 3, 20:28, 20:28, 20:28] += 3.0  # far from the first tile's core
+        box = (slice(0, 8), slice(0, 8), slice(0, 8))
+        outs = []
+        for volume in (x, lesion):
+            padded = pad_input(ctx, volume, p, mask)
+            tile = padded[(Ellipsis, *padded_box(box, ctx.halo))]
+            assert torch.equal(
+                tile, pad_input(ctx, x, p, mask)[(Ellipsis, *padded_box(box, ctx.halo))]
+            )
+            z = participant_context(ctx, volume, p, mask)
+            outs.append(ctx.forward_tile(tile, p, context=z)["pet"])
+        assert not torch.allclose(outs[0], outs[1])
+        with pytest.raises(ValueError, match="context"):
+            ctx.forward_tile(tile, p)
+    with pytest.raises(ValueError, match="position"):
+        GaussPET(5, channels=8, depth=2, context_features=2, context_shape=[3, 3, 3])

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from gausspet_bids.model.checkpoint import load_model_metadata
+from gausspet_bids.model.checkpoint import load_checkpoint, load_model_metadata
 from gausspet_bids.model.inference import synthesise
 from gausspet_bids.training.cli import carve_validation, main
 from gausspet_bids.training.cohort import load_subject
@@ -99,6 +99,22 @@ def test_template_map_option(tiny_cohort, tmp_path, capsys):
         == 0
     )
     assert not (tmp_path / "dev" / "test_metrics.json").exists()  # development run: not looked at
+
+
+def test_participant_context_option(tiny_cohort, tmp_path, capsys):
+    base = [*ARGS, "--epochs", "1", "--crop", "16", "--crops-per-volume", "2", "--no-test"]
+    base += ["--fine-channels", "4", "--voxelwise-steps", "3", "--context-features", "2"]
+    assert main([str(tiny_cohort), str(tmp_path / "no_position"), *base]) == 2
+    assert "--context-features needs the position channels" in capsys.readouterr().err
+    base += ["--position-channels", "--context-map", "8"]
+    assert main([str(tiny_cohort), str(tmp_path / "c"), *base]) == 0
+    meta = load_model_metadata(tmp_path / "c" / "model.safetensors")
+    shape = meta["grid"]["shape"]
+    assert meta["architecture"]["context_features"] == 2
+    assert meta["architecture"]["context_shape"] == [-(-(n - 1) // 8) + 1 for n in shape]
+    assert meta["training"]["context_spacing"] == 8
+    model, _, _ = load_checkpoint(tmp_path / "c" / "last.safetensors", "cpu")
+    assert model.net.context.maps.abs().sum() > 0  # trained (the maps start at zero)
 
 
 def test_errors_name_the_folder(tmp_path, capsys):

@@ -21,25 +21,28 @@ def subjects(root, n=4):
     return [load_subject(root, "train", str(i), CONTRASTS) for i in range(1, n + 1)]
 
 
-def model_for(train, template_shape=None):
+def model_for(train, template_shape=None, context=0):
     torch.manual_seed(0)
     model = GaussPET(5, channels=8, depth=2, stride=4, fine_channels=6, position=True,
-                     psf_sigma=1.17, sweeps=1, template_shape=template_shape)  # fmt: skip
+                     psf_sigma=1.17, sweeps=1, template_shape=template_shape,
+                     context_features=context, context_shape=[4, 4, 4] if context else None)  # fmt: skip
     model.set_global_coefficients(*global_linear_fit(train, 1.17))
     return model
 
 
-@pytest.mark.parametrize("template_shape", [None, [5, 5, 5]])
+@pytest.mark.parametrize("template_shape,context", [(None, 0), ([5, 5, 5], 0), ([5, 5, 5], 2)])
 def test_fine_only_loss_is_the_full_models_loss_without_coarse_features(
-    tiny_cohort, template_shape
+    tiny_cohort, template_shape, context
 ):
     train = subjects(tiny_cohort)
-    model = model_for(train, template_shape)
+    model = model_for(train, template_shape, context)
     with torch.no_grad():  # coarse features off: the coarse coefficients are the head's bias
         model.net.head.weight.zero_()
         model.net.fine_head.weight.normal_(0, 0.05)
         if template_shape:
             model.net.template.maps.normal_(0, 0.2)
+        if context:
+            model.net.context.maps.normal_(0, 0.2)
     s, box = train[0], (slice(8, 24), slice(4, 20), slice(8, 20))
     presence = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
     cfg = TrainConfig(contrasts=CONTRASTS)

@@ -92,13 +92,18 @@ def score(model_path: str, cases: list[dict], cores: dict, references: dict) -> 
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def development_parser(doc: str) -> argparse.ArgumentParser:
+    """Arguments of the development-cohort benchmarks: cohort, its truth, seed, models."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("cohort", type=Path, help="development cohort (aligned layout, all train)")
     ap.add_argument("truth", type=Path, help="its --ground-truth folder")
     ap.add_argument("--seed", type=int, required=True, help="the seed the cohort was drawn with")
     ap.add_argument("--model", nargs="+", required=True, help="checkpoints ('default': packaged)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = development_parser(__doc__).parse_args(argv)
     cases = test_cases(args.cohort, args.truth, split="train")
     cores = truth_cores(cases)
     references = reference_maps(args.cohort, cases, args.seed)

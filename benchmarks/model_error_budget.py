@@ -21,12 +21,10 @@ detail.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from model_evaluation import phantom_participants, test_cases  # the benchmarks beside this one
+from model_development_cohort import development_parser  # the benchmarks beside this one
+from model_evaluation import phantom_participants, test_cases
 from phantom_synthesis_ceiling import expected_physiology_suvr
 from scipy.ndimage import gaussian_filter
 
@@ -85,12 +83,7 @@ def budget(model_path: str, participants) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("cohort", type=Path, help="development cohort (aligned layout, all train)")
-    ap.add_argument("truth", type=Path, help="its --ground-truth folder")
-    ap.add_argument("--seed", type=int, required=True, help="the seed the cohort was drawn with")
-    ap.add_argument("--model", nargs="+", required=True, help="checkpoints ('default': packaged)")
-    args = ap.parse_args(argv)
+    args = development_parser(__doc__).parse_args(argv)
     cases = test_cases(args.cohort, args.truth, split="train")
     participants = list(phantom_participants(args.cohort, cases, args.seed))
     results = {path: budget(path, participants).mean() for path in args.model}

@@ -126,15 +126,11 @@ class CoefficientNet(nn.Module):
             out = self.refine(local, out)
         return self.apply_template(local, out, context)
 
-    def summarise(self, pooled: torch.Tensor | None, presence: torch.Tensor) -> torch.Tensor | None:
+    def summarise(self, pooled: torch.Tensor, presence: torch.Tensor) -> torch.Tensor | None:
         """The participant summary z from the whole volume's pooled input
         (:func:`~gausspet_bids.model.global_context.pooled_input`); None without a context."""
         if self.context is None:
             return None
-        if pooled is None:
-            raise ValueError(
-                "this model needs the whole volume's pooled input (participant context)"
-            )
         return self.context.summarise(pooled, presence)
 
     def template_roughness(self) -> torch.Tensor:

@@ -5,10 +5,13 @@ random uptake factors (see ``phantom_synthesis_ceiling.py``). This benchmark spl
 agreement with the noise-free PET into two parts, per participant, in the brain mask:
 
 * NCC(expected, noise-free): the ceiling, the cohort-mean-physiology SUVR against the truth;
-* NCC(model, expected): the model against what it can at best predict.
+* NCC(model, expected): the model against what it can at best predict;
+* NCC(model from noise-free MRI, expected): the same model given the participant's MRI without
+  noise and bias field, i.e. how much of its error the MRI's own noise causes.
 
 Both errors add (1 - NCC roughly adds for independent errors), so the second tells how close a
-model must come to the predictable image to reach a target. It then splits the model's error
+model must come to the predictable image to reach a target. SSIM is given beside each NCC
+(``brain_metrics``: the second image's range sets the SSIM constants). It then splits the model's error
 against the expected SUVR (after one least-squares global scale per participant) into the share
 of squared error per tissue (fraction > 0.7, CSF > 0.5, lesion core or penumbra > 0.1; "mixed"
 is every other brain voxel), each region's mean error (SUVR) and the share of the error energy
@@ -25,16 +28,12 @@ import numpy as np
 import pandas as pd
 from model_development_cohort import development_parser  # the benchmarks beside this one
 from model_evaluation import phantom_participants, test_cases
-from phantom_synthesis_ceiling import expected_physiology_suvr
+from phantom_synthesis_ceiling import expected_physiology_suvr, noise_free_images
 from scipy.ndimage import gaussian_filter
 
+from gausspet_bids.metrics.image_metrics import brain_metrics
 from gausspet_bids.model.checkpoint import load_model
 from gausspet_bids.model.inference import synthesise
-
-
-def ncc(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
 
 
 def regions(tissues, mask: np.ndarray) -> dict[str, np.ndarray]:
@@ -67,13 +66,20 @@ def budget(model_path: str, participants) -> pd.DataFrame:
         weight = np.maximum(gaussian_filter(mask.astype(float), 2.0), 1e-3)
         smooth = gaussian_filter(err, 2.0) / weight * mask
         total = (err[mask] ** 2).sum()
-        row = {
-            "NCC model vs noise-free": ncc(p, case["truth_pet"][mask]),
-            "NCC expected vs noise-free (ceiling)": ncc(e, case["truth_pet"][mask]),
-            "NCC model vs expected": ncc(p, e),
-            "global scale": scale,
-            "smooth share of error": float((smooth[mask] ** 2).sum() / total),
-        }
+        truth = case["truth_pet"]
+        # the same model given the participant's MRI without noise or bias field
+        clean = synthesise(noise_free_images(subject, tissues, mask), mask, model)["pet"]
+        row = {}
+        for name, (a, b) in {
+            "model vs noise-free": (pred, truth),
+            "expected vs noise-free (ceiling)": (expected, truth),
+            "model vs expected": (pred, expected),
+            "model from noise-free MRI vs expected": (clean, expected),
+        }.items():
+            metrics = brain_metrics(np.where(mask, a, 0.0), b, mask)
+            row[f"NCC {name}"], row[f"SSIM {name}"] = metrics["NCC"], metrics["SSIM"]
+        row["global scale"] = scale
+        row["smooth share of error"] = float((smooth[mask] ** 2).sum() / total)
         for name, region in regions(tissues, mask).items():
             row[f"voxels {name}"] = float(region.sum() / mask.sum())
             row[f"error share {name}"] = float((err[region] ** 2).sum() / total)

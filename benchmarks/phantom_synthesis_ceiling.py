@@ -13,8 +13,8 @@ with ``gausspet_bids.metrics.image_metrics.brain_metrics``:
    uptake factors, the lesion (core, penumbra, diaschisis). NCC against the noise-free SUVR;
    a per-participant fit gives the ceiling of any voxel-wise map of the contrasts.
 3. **Expected physiology.** The noise-free SUVR recomputed with every per-participant random
-   factor at its cohort mean (deep-GM and cerebellar factors, regional variation, core and
-   penumbra reductions, diaschisis), anatomy and lesion extent kept, scored against the true
+   factor at its cohort mean (deep-GM, cerebellar, WM and CSF uptake, PET resolution, regional
+   variation, core and penumbra reductions, diaschisis), anatomy and lesion extent kept, scored against the true
    noise-free SUVR: roughly the ceiling of a model that knew each participant's anatomy and
    lesion perfectly, since none of those factors shows on MRI. Also the lesion-core SUVR
    error of that map (core = ground-truth core mask, at least 10 voxels): the core's FDG
@@ -46,6 +46,8 @@ from gausspet_bids.phantom.tissue_bank import tissue_bank
 from gausspet_bids.preprocessing.model_grid import model_grid
 
 CONTRASTS = ("T1w", "T2w", "FLAIR", "DWI", "ADC")
+# cohort mean of the WM uptake 1 / U(2.0, 2.5) (phantom/subject.py): E[1/U(a, b)] = ln(b/a) / (b - a)
+WM_MEAN = float(np.log(2.5 / 2.0) / 0.5)
 # physiology switched off, cumulatively
 VARIANTS = {
     "all physiology": set(),
@@ -55,14 +57,23 @@ VARIANTS = {
 }
 
 
-def noise_free_contrasts(subject, tissues, mask) -> np.ndarray:
-    """Normalised noise- and bias-free T1w, T2w, FLAIR, DWI trace (b = 1000) and ADC."""
+def noise_free_images(subject, tissues, mask) -> dict[str, np.ndarray]:
+    """Noise- and bias-free T1w, T2w, FLAIR, DWI trace (b = 1000) and ADC, zero outside the
+    mask: the participant's MRI as a perfect scanner would give it (normalisation removes the
+    scanner gain, so none is applied)."""
     stage = subject.sessions[0].plan.stage
     images = [noise_free_signal(tissues, c, stage, subject.mri.jitter[c]) for c in CONTRASTS[:3]]
     b0 = noise_free_signal(tissues, "dwi", stage, subject.mri.jitter["dwi"])
     adc = adc_map(tissues, stage)
     images += [b0 * np.exp(-adc), adc]
-    return np.stack([normalise_contrast(v, mask) for v in images])
+    pairs = zip(CONTRASTS, images, strict=True)
+    return {c: np.where(mask, v, 0.0).astype(np.float32) for c, v in pairs}
+
+
+def noise_free_contrasts(subject, tissues, mask) -> np.ndarray:
+    """:func:`noise_free_images`, normalised, stacked in CONTRASTS order."""
+    images = noise_free_images(subject, tissues, mask)
+    return np.stack([normalise_contrast(images[c], mask) for c in CONTRASTS])
 
 
 def suvr(subject, tissues, mask, grid, off: set[str]) -> np.ndarray:
@@ -80,7 +91,14 @@ def suvr(subject, tissues, mask, grid, off: set[str]) -> np.ndarray:
 
 def expected_physiology_suvr(subject, tissues, grid) -> np.ndarray:
     """Noise-free SUVR with the per-participant random uptake factors at their cohort means."""
-    uptake = dataclasses.replace(subject.uptake, deep=1.15, cerebellum=0.85)
+    uptake = dataclasses.replace(
+        subject.uptake,
+        deep=1.15,
+        cerebellum=0.85,
+        wm=WM_MEAN,
+        csf=0.15,
+        fwhm_mm=5.5,
+    )
     subject = dataclasses.replace(subject, uptake=uptake)
     if subject.lesion is not None:
         lesion = dataclasses.replace(

@@ -7,16 +7,16 @@ agreement with the noise-free PET into two parts, per participant, in the brain 
 * NCC(expected, noise-free): the ceiling, the cohort-mean-physiology SUVR against the truth;
 * NCC(model, expected): the model against what it can at best predict;
 * NCC(model from noise-free MRI, expected): the same model given the participant's MRI without
-  noise and bias field, i.e. how much of its error the MRI's own noise causes.
+  noise and bias field, i.e. how much of its error the MRI's own imperfections cause.
 
 Both errors add (1 - NCC roughly adds for independent errors), so the second tells how close a
 model must come to the predictable image to reach a target. SSIM is given beside each NCC
-(``brain_metrics``: the second image's range sets the SSIM constants). It then splits the model's error
-against the expected SUVR (after one least-squares global scale per participant) into the share
-of squared error per tissue (fraction > 0.7, CSF > 0.5, lesion core or penumbra > 0.1; "mixed"
-is every other brain voxel), each region's mean error (SUVR) and the share of the error energy
-that is smooth (Gaussian, sigma 2 voxels = 4 mm): a smooth error is regional bias, the rest is
-detail.
+(``brain_metrics``: the second image's range sets the SSIM constants). It then splits the
+model's error against the expected SUVR (after one least-squares global scale per participant)
+into the share of squared error per tissue (fraction > 0.7, CSF > 0.5, lesion core or penumbra
+> 0.1; "mixed" is every other brain voxel), each region's mean error (SUVR) and the share of
+the error energy that is smooth (Gaussian, sigma 2 voxels = 4 mm): a smooth error is regional
+bias, the rest is detail.
 
     OMP_NUM_THREADS=2 python benchmarks/model_error_budget.py /work/cohorts/dev_seed2 \\
         /work/cohorts/dev_seed2_truth --seed 2 --model default

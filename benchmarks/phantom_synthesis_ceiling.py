@@ -13,9 +13,9 @@ with ``gausspet_bids.metrics.image_metrics.brain_metrics``:
    uptake factors, the lesion (core, penumbra, diaschisis). NCC against the noise-free SUVR;
    a per-participant fit gives the ceiling of any voxel-wise map of the contrasts.
 3. **Expected physiology.** The noise-free SUVR recomputed with every per-participant random
-   factor at its cohort mean (deep-GM, cerebellar, WM and CSF uptake, PET resolution, regional
-   variation, core and penumbra reductions, diaschisis), anatomy and lesion extent kept, scored against the true
-   noise-free SUVR: roughly the ceiling of a model that knew each participant's anatomy and
+   factor at its cohort mean (deep-GM, cerebellar, WM and CSF uptake, PET resolution,
+   regional variation, core and penumbra reductions, diaschisis), anatomy and lesion extent
+   kept, scored against the true noise-free SUVR: roughly the ceiling of a model that knew each participant's anatomy and
    lesion perfectly, since none of those factors shows on MRI. Also the lesion-core SUVR
    error of that map (core = ground-truth core mask, at least 10 voxels): the core's FDG
    reduction is drawn per participant (60-90 %) and does not show on MRI either.

@@ -26,6 +26,7 @@ os.environ.setdefault("NIPYPE_NO_ET", "1")  # no version check over the network
 from nipype.interfaces import utility as niu  # noqa: E402
 from nipype.pipeline import engine as pe  # noqa: E402
 
+from gausspet_bids.bids.atomic import write_text  # noqa: E402
 from gausspet_bids.bids.dataset_description import (  # noqa: E402
     write_bidsignore,
     write_dataset_description,
@@ -249,14 +250,31 @@ def short_error(exc: BaseException, log_dir: Path) -> str:
     return (errors[-1] if errors else f"{type(exc).__name__}: {lines[0] if lines else ''}").strip()
 
 
-def set_nipype_log_level(level: str) -> None:
-    """Nipype's loggers follow its global config (a workflow's own copy is not applied)."""
+NIPYPE_LOG_KEYS = ("workflow_level", "interface_level", "utils_level")
+
+
+def set_nipype_log_level(level: str, work_dir: Path | None = None) -> None:
+    """Set Nipype's log level here and, with ``work_dir``, in its worker processes.
+
+    Nipype's loggers follow its global config (a workflow's own copy is not applied). MultiProc
+    workers are fresh interpreters (forkserver) that start with Nipype's defaults (INFO) and
+    read only ``$NIPYPE_CONFIG_DIR/nipype.cfg``; so the levels are written to
+    ``WORK_DIR/.gausspet/nipype-LEVEL/nipype.cfg`` and the variable points there before the
+    first worker starts. A ``NIPYPE_CONFIG_DIR`` the user set is left alone.
+    """
     from nipype import config
     from nipype import logging as nipype_logging
 
-    for key in ("workflow_level", "interface_level", "utils_level"):
+    for key in NIPYPE_LOG_KEYS:
         config.set("logging", key, level)
     nipype_logging.update_logging(config)
+    if work_dir is None or os.environ.get("NIPYPE_CONFIG_DIR"):
+        return
+    config_dir = Path(work_dir).absolute() / ".gausspet" / f"nipype-{level}"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["[logging]", *(f"{key} = {level}" for key in NIPYPE_LOG_KEYS)]
+    write_text(config_dir / "nipype.cfg", "\n".join(lines) + "\n")
+    os.environ["NIPYPE_CONFIG_DIR"] = str(config_dir)
 
 
 def _progress(message: str) -> None:
@@ -285,7 +303,7 @@ def run_participant_level(
     Returns one :class:`ParticipantOutcome` per participant, in label order. With
     ``stop_on_first_crash`` the loop ends at the first failure.
     """
-    set_nipype_log_level(nipype_log_level)
+    set_nipype_log_level(nipype_log_level, work_dir)
     by_subject: dict[str, list[SessionInputs]] = {}
     for inputs in sessions:
         by_subject.setdefault(inputs.subject, []).append(inputs)

@@ -152,6 +152,49 @@ def test_plugin_settings():
     }
 
 
+_ONE_NODE_RUN = """
+import sys
+from nipype.interfaces.utility import Function
+from nipype.pipeline import engine as pe
+from gausspet_bids.workflows.participant_level import plugin_settings, set_nipype_log_level
+
+def double(x):
+    return 2 * x
+
+if __name__ == "__main__":
+    level, work = sys.argv[1], sys.argv[2]
+    set_nipype_log_level(level, None if work == "none" else work)
+    wf = pe.Workflow(name="wf", base_dir=sys.argv[3])
+    node = pe.Node(Function(function=double, input_names=["x"], output_names=["y"]),
+                   name="double")  # fmt: skip
+    node.inputs.x = 2
+    wf.add_nodes([node])
+    wf.run(**plugin_settings("MultiProc", {}, nprocs=1, mem_gb=None))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level, printed", [("WARNING", False), ("INFO", True)])
+def test_multiproc_workers_follow_the_log_level(tmp_path, level, printed):
+    """Nipype's MultiProc workers (forkserver: fresh interpreters) print each node at INFO
+    unless the level reaches them through NIPYPE_CONFIG_DIR: quiet by default. (Without the
+    work dir, i.e. before this was fixed, the WARNING run printed every node too.)"""
+    import os
+
+    script = tmp_path / "run.py"
+    script.write_text(_ONE_NODE_RUN)
+    env = {k: v for k, v in os.environ.items() if k != "NIPYPE_CONFIG_DIR"}
+    work = str(tmp_path / "work")
+    proc = subprocess.run(
+        [sys.executable, str(script), level, work, str(tmp_path / "base")],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert ('[Node] Finished "double"' in proc.stdout) is printed, proc.stdout
+    cfg = tmp_path / "work" / ".gausspet" / f"nipype-{level}" / "nipype.cfg"
+    assert f"workflow_level = {level}" in cfg.read_text()
+
+
 @pytest.mark.slow
 def test_two_participants_at_once_into_one_output(bids, tmp_path):
     """Two jobs (as a cluster array would run them) share OUTPUT_DIR without clobbering."""

@@ -260,7 +260,7 @@ def set_nipype_log_level(level: str, work_dir: Path | None = None) -> None:
     workers are fresh interpreters (forkserver) that start with Nipype's defaults (INFO) and
     read only ``$NIPYPE_CONFIG_DIR/nipype.cfg``; so the levels are written to
     ``WORK_DIR/.gausspet/nipype-LEVEL/nipype.cfg`` and the variable points there before the
-    first worker starts. A ``NIPYPE_CONFIG_DIR`` the user set is left alone.
+    first worker starts. A ``NIPYPE_CONFIG_DIR`` the user set (not one of ours) is left alone.
     """
     from nipype import config
     from nipype import logging as nipype_logging
@@ -268,7 +268,8 @@ def set_nipype_log_level(level: str, work_dir: Path | None = None) -> None:
     for key in NIPYPE_LOG_KEYS:
         config.set("logging", key, level)
     nipype_logging.update_logging(config)
-    if work_dir is None or os.environ.get("NIPYPE_CONFIG_DIR"):
+    user_dir = os.environ.get("NIPYPE_CONFIG_DIR", "")
+    if work_dir is None or (user_dir and "/.gausspet/nipype-" not in user_dir):
         return
     config_dir = Path(work_dir).absolute() / ".gausspet" / f"nipype-{level}"
     config_dir.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 import gzip
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -162,8 +163,7 @@ def double(x):
     return 2 * x
 
 if __name__ == "__main__":
-    level, work = sys.argv[1], sys.argv[2]
-    set_nipype_log_level(level, None if work == "none" else work)
+    set_nipype_log_level(sys.argv[1], sys.argv[2])
     wf = pe.Workflow(name="wf", base_dir=sys.argv[3])
     node = pe.Node(Function(function=double, input_names=["x"], output_names=["y"]),
                    name="double")  # fmt: skip
@@ -179,8 +179,6 @@ def test_multiproc_workers_follow_the_log_level(tmp_path, level, printed):
     """Nipype's MultiProc workers (forkserver: fresh interpreters) print each node at INFO
     unless the level reaches them through NIPYPE_CONFIG_DIR: quiet by default. (Without the
     work dir, i.e. before this was fixed, the WARNING run printed every node too.)"""
-    import os
-
     script = tmp_path / "run.py"
     script.write_text(_ONE_NODE_RUN)
     env = {k: v for k, v in os.environ.items() if k != "NIPYPE_CONFIG_DIR"}

@@ -15,13 +15,20 @@ NORMALISATION = {
 }
 
 
-def normalise_contrast(image: np.ndarray, mask: np.ndarray, name: str = "image") -> np.ndarray:
-    """``image`` divided by its median over positive voxels in ``mask``, zero outside the mask."""
+def normalise_contrast(
+    image: np.ndarray, mask: np.ndarray, name: str = "image", *, keep_outside: bool = False
+) -> np.ndarray:
+    """``image`` divided by its median over positive voxels in ``mask``, zero outside the mask.
+
+    ``keep_outside``: scale the whole image instead (non-finite voxels 0). Training keeps what
+    lies around the brain so that it can show the model a brain mask grown past the true one;
+    the model itself still zeroes its inputs outside the mask it is given."""
     image = np.asarray(image, dtype=np.float32)
-    inside = (np.asarray(mask) > 0) & np.isfinite(image)
+    finite = np.isfinite(image)
+    inside = (np.asarray(mask) > 0) & finite
     values = image[inside & (image > 0)]
     if values.size == 0:
         raise ValueError(f"{name}: no positive voxels inside the brain mask; cannot normalise")
     scale = float(np.median(values))
-    out = np.where(inside, image / scale, 0.0).astype(np.float32)
+    out = np.where(finite if keep_outside else inside, image / scale, 0.0).astype(np.float32)
     return np.clip(out, 0.0, None)

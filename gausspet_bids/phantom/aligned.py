@@ -3,9 +3,13 @@
 ``OUT/{train,test}/MRI/{T1w,T2w,FLAIR,DWI,ADC}/N.nii.gz``, ``OUT/{train,test}/PET/N.nii.gz``
 (SUVR, cerebellar grey-matter reference), ``OUT/{train,test}/MASK/N.nii.gz`` (true brain mask),
 ``OUT/cohort.tsv``. Each participant's deformed anatomy is seen through the linear part of its
-warp only (what an affine registration to the template recovers), skull-stripped with the true
-mask, with residual bias field and noise, and NOT intensity-normalised. DWI is the trace-weighted
-b1000 image; ADC is in 1e-3 mm^2/s.
+warp only (what an affine registration to the template recovers), with residual bias field and
+noise, and NOT intensity-normalised. DWI is the trace-weighted b1000 image; ADC is in
+1e-3 mm^2/s. The PET is zero outside the true mask; the MRI keeps a ring of
+:data:`RING_MM` around it (CSF, dura, inner skull table) and is zero beyond. A model given the
+true mask never sees the ring (inputs are zeroed outside the mask it is given); training can
+use it to imitate a brain-extraction mask that is a little too large (``gausspet-train
+--mask-dilation``), which is what a real one often is.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pandas as pd
+from scipy.ndimage import distance_transform_edt
 
 from gausspet_bids.bids.atomic import save_nifti, write_text
 from gausspet_bids.phantom import mri, pet
@@ -32,6 +37,7 @@ from gausspet_bids.preprocessing.model_grid import model_grid
 
 LOG = logging.getLogger("gausspet.phantom")
 MRI_CHANNELS = ("T1w", "T2w", "FLAIR", "DWI", "ADC")
+RING_MM = 6.0  # MRI kept this far outside the true brain mask (3 voxels of the model grid)
 
 
 def split_of(n: int, test_fraction: float, seed: int) -> list[str]:
@@ -48,6 +54,8 @@ def aligned_images(
     subject: Subject, seed: int, grid: ImageGrid, with_truth: bool = False
 ) -> dict[str, np.ndarray]:
     """Model-grid images of one participant (first session's stage): MRI, SUVR PET, mask.
+
+    MRI is kept within :data:`RING_MM` of the mask, PET within the mask.
 
     ``with_truth`` adds ``TRUTH/CORE``, ``TRUTH/PENUMBRA`` (masks, fraction >= 0.5) and
     ``TRUTH/PET`` (noise-free SUVR over the noise-free cerebellar-GM mean).
@@ -71,8 +79,10 @@ def aligned_images(
     noise_free = pet.blur(pet.true_uptake(subject, tissues), grid.zooms, subject.uptake.fwhm_mm)
     noisy = pet.pet_frames(noise_free, 1, subject.uptake.cortex_suv, rng)
     out["PET"] = noisy / pet.cerebellar_reference(noisy, tissues)
+    ring = distance_transform_edt(~mask, sampling=grid.zooms) <= RING_MM
     for key in out:
-        out[key] = np.where(mask, out[key], 0.0).astype(np.float32)
+        keep = ring if key in MRI_CHANNELS else mask
+        out[key] = np.where(keep, out[key], 0.0).astype(np.float32)
     out["MASK"] = mask.astype(np.uint8)
     if with_truth:
         out["TRUTH/CORE"] = ((tissues.core >= 0.5) & mask).astype(np.uint8)

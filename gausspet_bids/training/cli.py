@@ -157,6 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="fraction of training samples given a random subset of contrasts",
     )
+    p.add_argument(
+        "--mask-dilation",
+        type=float,
+        default=0.0,
+        metavar="VOXELS",
+        help="give half of the training tiles a brain mask grown by a random distance of 1 to "
+        "this many voxels, into the MRI around the brain (as a real brain extraction's often "
+        "is); the loss stays on the true mask (0: off)",
+    )
     p.add_argument("--validation-fraction", type=float, default=0.2)
     p.add_argument(
         "--test-fraction",
@@ -221,6 +230,13 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+    if 0 < args.mask_dilation < 1 or args.mask_dilation < 0:
+        print(
+            f"gausspet-train: error: --mask-dilation {args.mask_dilation}: use 0 (off) or a "
+            "distance of at least 1 voxel",
+            file=sys.stderr,
+        )
+        return 2
     try:
         to_device(args.device)
         source_name = args.cohort.name
@@ -277,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             device=args.device,
             modality_dropout=args.modality_dropout,
+            mask_dilation=args.mask_dilation,
             patience=args.patience,
             data_summary={
                 "cohort": source_name,

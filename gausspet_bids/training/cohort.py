@@ -3,7 +3,9 @@
 Layout (the published method's, plus an optional brain mask folder written by the phantom):
 ``ROOT/{train,test}/MRI/<contrast>/N.nii.gz``, ``ROOT/{train,test}/PET/N.nii.gz`` (SUVR) and
 ``ROOT/{train,test}/MASK/N.nii.gz``. Without MASK the brain mask is where any MRI is positive.
-Images must already be aligned on one grid (the model grid).
+Images must already be aligned on one grid (the model grid). What lies outside the brain mask
+is kept (normalised with the brain's scale): the model never sees it through the true mask, but
+``--mask-dilation`` training grows the mask into it (:mod:`gausspet_bids.training.mask_dilation`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import torch
+from scipy.ndimage import distance_transform_edt
 
 from gausspet_bids.model.normalisation import normalise_contrast
 from gausspet_bids.model.tiling import whole_pooled_input
@@ -26,7 +29,9 @@ class Subject:
     """One participant: normalised contrasts x [M, ...], presence [M], mask [1, ...], pet [1, ...].
 
     :attr:`pooled` is the whole volume's pooled network input (for the participant context),
-    computed on first use and kept: training reads it at every step."""
+    computed on first use and kept: training reads it at every step. :attr:`outside` is each
+    voxel's distance from the mask in voxels (0 inside), also computed on first use.
+    ``x`` keeps the contrasts outside the mask; the model zeroes them outside the mask it gets."""
 
     participant: str
     x: torch.Tensor
@@ -34,12 +39,20 @@ class Subject:
     mask: torch.Tensor
     pet: torch.Tensor
     _pooled: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    _outside: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     @property
     def pooled(self) -> torch.Tensor:
         if self._pooled is None:
             self._pooled = whole_pooled_input(self.x[None], self.mask[None])
         return self._pooled
+
+    @property
+    def outside(self) -> torch.Tensor:
+        if self._outside is None:
+            distance = distance_transform_edt(self.mask[0].numpy() == 0)
+            self._outside = torch.from_numpy(distance.astype(np.float16))[None]
+        return self._outside
 
 
 def _stem(path: Path) -> str:
@@ -100,7 +113,9 @@ def load_subject(root: Path, split: str, participant: str, contrasts: list[str])
     x = np.zeros((len(contrasts), *pet.shape), dtype=np.float32)
     for i, contrast in enumerate(contrasts):
         if contrast in raw:
-            x[i] = normalise_contrast(raw[contrast], mask, f"{base}/MRI/{contrast}/{participant}")
+            x[i] = normalise_contrast(
+                raw[contrast], mask, f"{base}/MRI/{contrast}/{participant}", keep_outside=True
+            )
     return Subject(
         participant=participant,
         x=torch.from_numpy(x),

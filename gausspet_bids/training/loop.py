@@ -27,6 +27,7 @@ from gausspet_bids.model.tiling import (
 from gausspet_bids.preprocessing.model_grid import grid_to_dict
 from gausspet_bids.training.cohort import Subject
 from gausspet_bids.training.losses import masked_l1, total_loss
+from gausspet_bids.training.mask_dilation import input_mask
 from gausspet_bids.training.voxelwise_start import train_fine_branch
 
 
@@ -61,6 +62,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     modality_dropout: float = 0.5
+    mask_dilation: float = 0.0
     w_inverse: float = 0.1
     w_smooth: float = 0.05
     w_template: float = 0.0
@@ -136,13 +138,17 @@ def global_linear_fit(subjects: list[Subject], psf_sigma: float, every: int = 3)
 
 
 def _tile_step(
-    model, s: Subject, presence, box, device, cfg: TrainConfig
+    model, s: Subject, presence, box, device, cfg: TrainConfig, seen: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, dict]:
+    """Loss of one tile; ``seen`` is the mask the model is given (default: the true mask, which
+    the loss always uses: :mod:`gausspet_bids.training.mask_dilation`)."""
     x, mask, pet = s.x[None].to(device), s.mask[None].to(device), s.pet[None].to(device)
     p = presence.view(1, -1, 1, 1, 1).to(device)
     core = (Ellipsis, *box)
-    context = participant_context(model, x, p, mask, s.pooled)
-    out = model.forward_tile(tile_input(model, x, p, mask, box), p, context=context)
+    grown = seen is not None and seen is not s.mask
+    seen = seen[None].to(device) if grown else mask
+    context = participant_context(model, x, p, seen, None if grown else s.pooled)
+    out = model.forward_tile(tile_input(model, x, p, seen, box), p, context=context)
     return total_loss(
         out, pet[core], x[core], p, mask[core], w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth,
         w_template=cfg.w_template, template_roughness=model.net.template_roughness(),
@@ -217,7 +223,7 @@ def train(
             model, train_set, steps=cfg.voxelwise_steps, modality_dropout=cfg.modality_dropout,
             w_inverse=cfg.w_inverse, w_smooth=cfg.w_smooth, w_template=cfg.w_template,
             seed=cfg.seed, progress=progress,
-            hard_fraction=cfg.voxelwise_hard_fraction,
+            hard_fraction=cfg.voxelwise_hard_fraction, mask_dilation=cfg.mask_dilation,
         )  # fmt: skip
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     # exponential moving average of the weights (evaluated, selected and saved instead of the
@@ -294,7 +300,8 @@ def train(
                 else:
                     candidates = [b for b in boxes if s.mask[(0, *b)].any()]
                     box = candidates[int(torch.randint(len(candidates), (1,), generator=gen))]
-                loss, parts = _tile_step(model, s, presence, box, device, cfg)
+                seen = input_mask(s, cfg.mask_dilation, gen)
+                loss, parts = _tile_step(model, s, presence, box, device, cfg, seen)
                 (loss / len(batch)).backward()
                 losses.append(loss.item())
                 l1s.append(parts["l1"])

@@ -22,6 +22,7 @@ from gausspet_bids.model.network import GaussPET
 from gausspet_bids.model.tiling import participant_context, region_input
 from gausspet_bids.training.cohort import Subject
 from gausspet_bids.training.losses import total_loss
+from gausspet_bids.training.mask_dilation import input_mask
 
 
 def _random_core(
@@ -60,20 +61,22 @@ def start_residual(model: GaussPET, subject: Subject) -> torch.Tensor:
 
 def fine_only_loss(
     model: GaussPET,
-    samples: list[tuple[Subject, torch.Tensor, tuple[slice, ...]]],
+    samples: list[tuple[Subject, torch.Tensor, tuple[slice, ...], torch.Tensor]],
     *,
     w_inverse: float,
     w_smooth: float,
     w_template: float = 0.0,
 ) -> tuple[torch.Tensor, dict]:
-    """Training loss of a batch of (subject, presence, core box) tiles of one size, with the
-    coarse coefficients fixed at the head's bias: the tiles are stacked into one batch."""
+    """Training loss of a batch of (subject, presence, core box, mask the model is given) tiles
+    of one size, with the coarse coefficients fixed at the head's bias: the tiles are stacked
+    into one batch. The loss is on each subject's true mask."""
     inputs, presences, pets, xs, masks, contexts = [], [], [], [], [], []
-    for s, presence, box in samples:
+    for s, presence, box, seen in samples:
         p = presence.view(1, -1, 1, 1, 1)
         x, mask = s.x[None], s.mask[None]
-        inputs.append(region_input(model, x, p, mask, box, model.margin))
-        contexts.append(participant_context(model, x, p, mask, s.pooled))
+        grown = seen is not s.mask
+        inputs.append(region_input(model, x, p, seen[None], box, model.margin))
+        contexts.append(participant_context(model, x, p, seen[None], None if grown else s.pooled))
         presences.append(p)
         core = (Ellipsis, *box)
         pets.append(s.pet[None][core])
@@ -104,6 +107,7 @@ def train_fine_branch(
     seed: int = 0,
     hard_fraction: float = 0.0,
     hard_threshold: float = 0.3,
+    mask_dilation: float = 0.0,
     progress=None,
 ) -> list[float]:
     """Adam on ``model.net.fine`` and ``fine_head`` (and the template map and participant
@@ -114,7 +118,8 @@ def train_fine_branch(
 
     With ``hard_fraction`` > 0 that share of the cubes is centred instead on voxels the start
     misses by more than ``hard_threshold`` SUVR (:func:`start_residual`; mostly lesions, which
-    are a small part of the brain), where the participant has any."""
+    are a small part of the brain), where the participant has any. ``mask_dilation``: see
+    :func:`gausspet_bids.training.mask_dilation.input_mask`."""
     from gausspet_bids.training.loop import sample_presence
 
     net = model.net
@@ -149,7 +154,8 @@ def train_fine_branch(
                 and float(torch.rand(1, generator=gen)) < hard_fraction
             ):
                 centres = hard[k]
-            samples.append((s, presence, _random_core(centres, s.mask.shape[1:], crop, gen)))
+            box = _random_core(centres, s.mask.shape[1:], crop, gen)
+            samples.append((s, presence, box, input_mask(s, mask_dilation, gen)))
         loss, parts = fine_only_loss(
             model, samples, w_inverse=w_inverse, w_smooth=w_smooth, w_template=w_template
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 
-from gausspet_bids.phantom.aligned import write_aligned_cohort
+from scipy.ndimage import distance_transform_edt
+
+from gausspet_bids.phantom.aligned import RING_MM, write_aligned_cohort
 from gausspet_bids.preprocessing.model_grid import model_grid
 
 CHANNELS = ("MRI/T1w", "MRI/T2w", "MRI/FLAIR", "MRI/DWI", "MRI/ADC", "PET", "MASK")
@@ -28,14 +30,19 @@ def _load(root, row, channel):
 
 
 def test_masked_not_normalised_with_physical_units(small_aligned):
+    """PET is zero outside the mask; MRI keeps a ring of RING_MM around it and is zero beyond."""
     root, table = small_aligned.root, small_aligned.table
     t1_medians = []
     for row in table.itertuples():
         mask = _load(root, row, "MASK") > 0
         assert 1.0e6 < mask.sum() * 8 < 2.0e6  # brain volume in mm^3 (1-2 litres)
-        for channel in CHANNELS[:-1]:
+        distance = distance_transform_edt(~mask, sampling=2.0)  # mm from the brain
+        ring = ~mask & (distance <= RING_MM)
+        assert np.all(_load(root, row, "PET")[~mask] == 0)
+        for channel in CHANNELS[:5]:
             data = _load(root, row, channel)
-            assert np.all(data[~mask] == 0)
+            assert np.all(data[distance > RING_MM] == 0)
+            assert np.mean(data[ring] > 0) > 0.8, channel  # CSF, dura, bone (ADC 0 in bone)
         adc = _load(root, row, "MRI/ADC")[mask]
         assert 0.6 < np.median(adc) < 1.3 and np.percentile(adc, 99) > 1.8  # 1e-3 mm^2/s, CSF high
         suvr = _load(root, row, "PET")[mask]

@@ -3,18 +3,21 @@
 import nibabel as nib
 import numpy as np
 import pytest
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import binary_dilation, gaussian_filter
 
 CONTRASTS = ("T1w", "T2w", "FLAIR", "DWI", "ADC")
 
 
-def write_cohort(root, n_train=6, n_test=2, shape=(32, 32, 32), seed=0):
+def write_cohort(root, n_train=6, n_test=2, shape=(32, 32, 32), seed=0, ring=0):
+    """``ring``: MRI kept this many voxels outside the brain mask (as the phantom's aligned
+    layout keeps a ring), zero beyond; 0: MRI zero outside the mask."""
     rng = np.random.default_rng(seed)
     zz, yy, xx = np.meshgrid(*[np.linspace(-1, 1, s) for s in shape], indexing="ij")
     affine = np.diag([2.0, 2.0, 2.0, 1.0])
     for split, n in (("train", n_train), ("test", n_test)):
         for i in range(1, n + 1):
             mask = (zz**2 / 0.7 + yy**2 / 0.8 + xx**2 / 0.7) < 1
+            kept = binary_dilation(mask, iterations=ring) if ring else mask
             field = gaussian_filter(rng.normal(size=shape), 2)
             gm = field > 0.5 * field.std()  # two "tissues", ~30 % "grey matter"
             tissue = np.where(gm, 1.0, 0.0)
@@ -29,7 +32,7 @@ def write_cohort(root, n_train=6, n_test=2, shape=(32, 32, 32), seed=0):
                 "ADC": 800 * (1.0 - 0.1 * tissue),
             }
             for c, v in images.items():
-                v = v * (1 + 0.02 * rng.normal(size=shape)) * mask
+                v = v * (1 + 0.02 * rng.normal(size=shape)) * kept
                 (root / split / "MRI" / c).mkdir(parents=True, exist_ok=True)
                 nib.save(
                     nib.Nifti1Image(v.astype(np.float32), affine),
@@ -47,3 +50,9 @@ def write_cohort(root, n_train=6, n_test=2, shape=(32, 32, 32), seed=0):
 @pytest.fixture(scope="session")
 def tiny_cohort(tmp_path_factory):
     return write_cohort(tmp_path_factory.mktemp("cohort"))
+
+
+@pytest.fixture(scope="session")
+def ring_cohort(tmp_path_factory):
+    """The tiny cohort with MRI in a 3-voxel ring around the brain."""
+    return write_cohort(tmp_path_factory.mktemp("ring_cohort"), n_train=2, n_test=0, ring=3)

@@ -117,6 +117,22 @@ def test_participant_context_option(tiny_cohort, tmp_path, capsys):
     assert model.net.context.maps.abs().sum() > 0  # trained (the maps start at zero)
 
 
+def test_mask_dilation_option(ring_cohort, tmp_path, capsys):
+    base = [*ARGS, "--epochs", "1", "--crop", "16", "--crops-per-volume", "2", "--no-test"]
+    base += ["--fine-channels", "4", "--voxelwise-steps", "3", "--validation-fraction", "0.5"]
+    assert main([str(ring_cohort), str(tmp_path / "half"), *base, "--mask-dilation", "0.5"]) == 2
+    assert "--mask-dilation 0.5" in capsys.readouterr().err
+    assert not (tmp_path / "half").exists()
+    assert main([str(ring_cohort), str(tmp_path / "d"), *base, "--mask-dilation", "2"]) == 0
+    meta = load_model_metadata(tmp_path / "d" / "model.safetensors")
+    assert meta["training"]["mask_dilation"] == 2
+    assert main([str(ring_cohort), str(tmp_path / "off"), *base]) == 0
+    off = load_model_metadata(tmp_path / "off" / "model.safetensors")
+    assert off["training"]["mask_dilation"] == 0
+    trained = [read_log(tmp_path / run / "log.tsv")[-1]["train_loss"] for run in ("d", "off")]
+    assert trained[0] != trained[1]  # the grown masks changed what was trained
+
+
 def test_errors_name_the_folder(tmp_path, capsys):
     assert main([str(tmp_path / "nope"), str(tmp_path / "out"), "-q"]) == 1
     assert "nope" in capsys.readouterr().err

@@ -15,7 +15,8 @@ the same contrasts each session used. The difference is then what the preprocess
         /work/cohorts/bids_seed2_truth --aligned /work/cohorts/dev_seed2 \\
         --aligned-truth /work/cohorts/dev_seed2_truth
 
-Per session, the ``space-T1w`` synthetic PET is resampled through the phantom's true pose.
+Per session, the synthetic PET in the reference space (``space-T1w``; ``space-T2w`` or
+``space-FLAIR`` for a session without T1w) is resampled through the phantom's true pose.
 The target is a 2 mm version of the truth's T1w grid, so that SSIM's window (in voxels) has
 the aligned layout's scale. On that grid it is scored against the noise-free SUVR, in the true
 brain mask: NCC, SSIM, PSNR, and the lesion-core SUVR relative error for cores of at least 10
@@ -42,7 +43,8 @@ from gausspet_bids.model.checkpoint import default_model_path, load_model, sha25
 from gausspet_bids.model.inference import synthesise
 from gausspet_bids.phantom.truth_io import load_transforms, resample_to_t1w, truth_prefix
 
-PET_GLOB = "sub-*/**/pet/*_trc-FDG_space-T1w_desc-gausspet_pet.nii.gz"
+PET_GLOB = "sub-*/**/pet/*_trc-FDG_space-*_desc-gausspet_pet.nii.gz"
+TEMPLATE_SPACE = "_space-MNI152"  # --output-spaces MNI152NLin2009aSym: not scored here
 
 
 def coarse_grid(shape, affine, factor: int = 2) -> tuple[tuple[int, ...], np.ndarray]:
@@ -60,7 +62,7 @@ def entities(name: str) -> tuple[str, str | None]:
 
 
 def reference_to_t1w(sidecar: dict, transforms: dict) -> np.ndarray:
-    """The 4x4 from the app's reference world (its ``space-T1w``) to the truth's T1w world.
+    """The 4x4 from the app's reference world (its ``space-<ref>``) to the truth's T1w world.
 
     The reference is the image named in ``SpatialReference`` (``..._desc-preproc_<suffix>``);
     reorienting keeps the world, so its raw BIDS image's transform applies.
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", type=Path, help="also write the table here")
     args = ap.parse_args(argv)
-    files = sorted(args.derivatives.glob(PET_GLOB))
+    files = sorted(f for f in args.derivatives.glob(PET_GLOB) if TEMPLATE_SPACE not in f.name)
     if not files:
         print(f"{args.derivatives}: no {PET_GLOB}", file=sys.stderr)
         return 1

@@ -90,13 +90,20 @@ _DESCRIPTIONS = {
 }
 
 
+_ATLAS_DESCRIPTIONS = {
+    "Arterial": "32-label arterial territory atlas",
+    "ArterialTerritories": "nine arterial territories per hemisphere",
+}
+
+
 def _description(entities: dict, suffix: str, ref: str) -> str | None:
     """The sidecar ``Description`` of a derivative (recommended by BIDS with ``desc``)."""
     desc = entities.get("desc")
     if suffix == "xfm":
         return None
     if entities.get("atlas"):
-        return f"{entities['atlas']} arterial territory map (Liu et al. 2023) in the {ref} space"
+        what = _ATLAS_DESCRIPTIONS.get(entities["atlas"], f"{entities['atlas']} atlas")
+        return f"{what} (Liu et al. 2023) in the {ref} space"
     if desc == "model":
         return f"{suffix} on the model grid (affine to the template, brain-masked, float32)"
     if desc == "preproc" and suffix == "pet":

@@ -163,3 +163,14 @@ def test_stroke_protocol_without_t1w_builds_in_flair_space(tmp_path):
             "ds_anat_preproc", "ds_dwigrid_grid_adc"} <= names  # fmt: skip
     sink = wf.get_node("ds_anat_labels")
     assert sink.inputs.entities["space"] == "FLAIR" and sink.inputs.suffix == "dseg"
+
+
+def test_atlas_sidecar_descriptions_name_the_atlas():
+    from gausspet_bids.preprocessing.participant import _description
+
+    assert _description({"atlas": "Arterial"}, "dseg", "T2w") == (
+        "32-label arterial territory atlas (Liu et al. 2023) in the T2w space"
+    )
+    assert _description({"atlas": "ArterialTerritories"}, "dseg", "T1w").startswith(
+        "nine arterial territories per hemisphere"
+    )

@@ -14,7 +14,11 @@ from gausspet_bids.preprocessing import quality
 from gausspet_bids.preprocessing.ants_tools import affine_to_ras
 from gausspet_bids.preprocessing.image_checks import InputImageError
 from gausspet_bids.preprocessing.model_grid import DEFAULT_SHAPE
-from gausspet_bids.preprocessing.participant import choose_reference, init_preproc_wf
+from gausspet_bids.preprocessing.participant import (
+    _description,
+    choose_reference,
+    init_preproc_wf,
+)
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +170,6 @@ def test_stroke_protocol_without_t1w_builds_in_flair_space(tmp_path):
 
 
 def test_atlas_sidecar_descriptions_name_the_atlas():
-    from gausspet_bids.preprocessing.participant import _description
-
     assert _description({"atlas": "Arterial"}, "dseg", "T2w") == (
         "32-label arterial territory atlas (Liu et al. 2023) in the T2w space"
     )

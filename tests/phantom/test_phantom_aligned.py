@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import nibabel as nib
 import numpy as np
-
 from scipy.ndimage import distance_transform_edt
 
 from gausspet_bids.phantom.aligned import RING_MM, write_aligned_cohort

@@ -47,7 +47,9 @@ def test_fine_only_loss_is_the_full_models_loss_without_coarse_features(
     presence = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
     cfg = TrainConfig(contrasts=CONTRASTS)
     full, full_parts = _tile_step(model, s, presence, box, torch.device("cpu"), cfg)
-    fine, fine_parts = fine_only_loss(model, [(s, presence, box, s.mask)], w_inverse=0.1, w_smooth=0.05)
+    fine, fine_parts = fine_only_loss(
+        model, [(s, presence, box, s.mask)], w_inverse=0.1, w_smooth=0.05
+    )
     assert abs(full.item() - fine.item()) < 1e-5
     assert abs(full_parts["l1"] - fine_parts["l1"]) < 1e-6
 

@@ -44,14 +44,18 @@ def mask_variants(mask: np.ndarray) -> dict[str, np.ndarray]:
     return variants
 
 
-def score(model_path: str, cases: list[dict], cores: dict) -> pd.DataFrame:
-    """Rows (participant, mask) of NCC, SSIM, PSNR and core error, for one model."""
+def score(
+    model_path: str, cases: list[dict], cores: dict, contrasts: list[str] | None = None
+) -> pd.DataFrame:
+    """Rows (participant, mask) of NCC, SSIM, PSNR and core error, for one model (given only
+    ``contrasts``, default all)."""
     model = load_model(None if model_path == "default" else model_path)
     rows = []
     for case in cases:
         truth, mask = case["truth_pet"], case["mask"]
+        images = {c: v for c, v in case["images"].items() if not contrasts or c in contrasts}
         for name, given in mask_variants(mask).items():
-            pred = synthesise(case["images"], given, model)["pet"]
+            pred = synthesise(images, given, model)["pet"]
             m = brain_metrics(pred, truth, mask)
             row = {"n": case["n"], "mask": name, "NCC": m["NCC"], "SSIM": m["SSIM"],
                    "PSNR": m["PSNR"], "mask ml": float(given.sum()) * 8e-3}  # fmt: skip
@@ -68,13 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("truth", type=Path, help="its --ground-truth folder")
     ap.add_argument("--split", default="train", help="split to score (default: train)")
     ap.add_argument("--model", nargs="+", required=True, help="checkpoints ('default': packaged)")
+    ap.add_argument("--contrasts", nargs="+", default=None, help="give only these (default: all)")
     args = ap.parse_args(argv)
     cases = test_cases(args.cohort, args.truth, split=args.split)
     cores = truth_cores(cases)
     order = list(mask_variants(cases[0]["mask"]))
-    print(f"{len(cases)} participants, {len(cores)} lesion cores; vs noise-free PET, true mask")
+    given = " + ".join(args.contrasts) if args.contrasts else "all contrasts"
+    print(
+        f"{len(cases)} participants, {len(cores)} lesion cores, {given}; vs noise-free PET, scored in the true mask"
+    )
     for path in args.model:
-        table = score(path, cases, cores)
+        table = score(path, cases, cores, args.contrasts)
         summary = table.groupby("mask", sort=False)[["NCC", "SSIM", "PSNR", "mask ml"]].mean()
         errors = table.dropna(subset=["core_err"]).groupby("mask", sort=False)["core_err"]
         summary["core median err"] = errors.median()
